@@ -1,0 +1,217 @@
+//! The incident book: open (and recently touched) incidents, the dedup index and id
+//! allocation. Applies alert events and actions; pure, `now` is always a parameter.
+
+use super::alert::{AlertEvent, AlertStatus};
+use super::incident::{Action, ActionError, Change, Incident, IncidentId};
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, VecDeque};
+
+/// How many resolved incidents stay in memory for quick reads; older ones live in the store.
+pub const RESOLVED_KEPT_IN_MEMORY: usize = 2_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BookError {
+    #[error("no incident {0}")]
+    NotFound(IncidentId),
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
+#[derive(Debug, Default)]
+pub struct IncidentBook {
+    incidents: HashMap<IncidentId, Incident>,
+    open_by_key: HashMap<(String, String), IncidentId>,
+    resolved_order: VecDeque<IncidentId>,
+    next_id: IncidentId,
+}
+
+/// What one ingest call did.
+#[derive(Debug, Default, PartialEq)]
+pub struct IngestResult {
+    pub changes: Vec<Change>,
+    /// Every incident the events touched or named, in order, without repeats.
+    pub incidents: Vec<IncidentId>,
+    /// For each event, in order: the incident it changed, if it changed one.
+    pub changed_by_event: Vec<Option<IncidentId>>,
+}
+
+impl IncidentBook {
+    pub fn new(next_id: IncidentId) -> Self {
+        IncidentBook {
+            next_id: next_id.max(1),
+            ..Default::default()
+        }
+    }
+
+    pub fn next_id(&self) -> IncidentId {
+        self.next_id
+    }
+
+    /// Puts an incident loaded from the store (or restored after a failed commit) in place.
+    pub fn insert(&mut self, incident: Incident) {
+        let key = (incident.integration.clone(), incident.dedup_key.clone());
+        if incident.status.is_open() {
+            self.open_by_key.insert(key, incident.id);
+        } else {
+            if self.open_by_key.get(&key) == Some(&incident.id) {
+                self.open_by_key.remove(&key);
+            }
+            if !self.resolved_order.contains(&incident.id) {
+                self.resolved_order.push_back(incident.id);
+            }
+        }
+        self.next_id = self.next_id.max(incident.id + 1);
+        self.incidents.insert(incident.id, incident);
+        self.evict_old_resolved();
+    }
+
+    /// Undoes changes that could not be stored: restores the given prior versions, forgets
+    /// incidents that did not exist before, and resets id allocation.
+    pub fn roll_back(&mut self, before: Vec<(IncidentId, Option<Incident>)>, next_id: IncidentId) {
+        for (id, prior) in before.into_iter().rev() {
+            if let Some(current) = self.incidents.remove(&id) {
+                let key = (current.integration.clone(), current.dedup_key.clone());
+                if self.open_by_key.get(&key) == Some(&id) {
+                    self.open_by_key.remove(&key);
+                }
+                self.resolved_order.retain(|other| *other != id);
+            }
+            if let Some(prior) = prior {
+                self.insert(prior);
+            }
+        }
+        self.next_id = next_id;
+    }
+
+    /// The open incident an alert with this dedup key would join.
+    pub fn open_for(&self, integration: &str, dedup_key: &str) -> Option<&Incident> {
+        let key = (integration.to_string(), dedup_key.to_string());
+        self.open_by_key
+            .get(&key)
+            .and_then(|id| self.incidents.get(id))
+    }
+
+    pub fn get(&self, id: IncidentId) -> Option<&Incident> {
+        self.incidents.get(&id)
+    }
+
+    pub fn contains(&self, id: IncidentId) -> bool {
+        self.incidents.contains_key(&id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.values()
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.open_by_key.len()
+    }
+
+    pub fn ingest(
+        &mut self,
+        integration: &str,
+        default_service: Option<&str>,
+        events: &[AlertEvent],
+        now: DateTime<Utc>,
+    ) -> IngestResult {
+        let mut result = IngestResult::default();
+        for event in events {
+            let key = (integration.to_string(), event.dedup_key.clone());
+            let change = match self.open_by_key.get(&key).copied() {
+                Some(id) => {
+                    if !result.incidents.contains(&id) {
+                        result.incidents.push(id);
+                    }
+                    let incident = self
+                        .incidents
+                        .get_mut(&id)
+                        .expect("the dedup index only names incidents in the book");
+                    incident.apply_alert(event, now)
+                }
+                None if event.status == AlertStatus::Firing => {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    result.incidents.push(id);
+                    Some(Incident::open(id, integration, event, default_service, now))
+                }
+                // A resolve for something not open is accepted and changes nothing.
+                None => None,
+            };
+            result
+                .changed_by_event
+                .push(change.as_ref().map(|change| change.incident.id));
+            if let Some(change) = change {
+                self.store_change(&change);
+                result.changes.push(change);
+            }
+        }
+        result
+    }
+
+    pub fn act(
+        &mut self,
+        id: IncidentId,
+        action: &Action,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Change>, BookError> {
+        let incident = self.incidents.get_mut(&id).ok_or(BookError::NotFound(id))?;
+        let change = incident.apply_action(action, user, now)?;
+        if let Some(change) = &change {
+            self.store_change(change);
+        }
+        Ok(change)
+    }
+
+    /// Wakes every snoozed incident whose snooze has ended.
+    pub fn wake_due(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        let mut due: Vec<IncidentId> = self
+            .incidents
+            .values()
+            .filter(|incident| incident.snoozed_until.is_some_and(|until| until <= now))
+            .map(|incident| incident.id)
+            .collect();
+        due.sort_unstable();
+        due.into_iter()
+            .filter_map(|id| self.incidents.get_mut(&id)?.wake_if_due(now))
+            .collect()
+    }
+
+    /// When the next snooze ends, if any incident is snoozed.
+    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+        self.incidents
+            .values()
+            .filter_map(|incident| incident.snoozed_until)
+            .min()
+    }
+
+    fn store_change(&mut self, change: &Change) {
+        let incident = &change.incident;
+        if !incident.status.is_open() {
+            let key = (incident.integration.clone(), incident.dedup_key.clone());
+            if self.open_by_key.get(&key) == Some(&incident.id) {
+                self.open_by_key.remove(&key);
+                self.resolved_order.push_back(incident.id);
+            }
+        } else if change.opened {
+            let key = (incident.integration.clone(), incident.dedup_key.clone());
+            self.open_by_key.insert(key, incident.id);
+        }
+        self.incidents.insert(incident.id, incident.clone());
+        self.evict_old_resolved();
+    }
+
+    fn evict_old_resolved(&mut self) {
+        while self.resolved_order.len() > RESOLVED_KEPT_IN_MEMORY {
+            if let Some(id) = self.resolved_order.pop_front() {
+                if self
+                    .incidents
+                    .get(&id)
+                    .is_some_and(|incident| !incident.status.is_open())
+                {
+                    self.incidents.remove(&id);
+                }
+            }
+        }
+    }
+}
