@@ -1,0 +1,181 @@
+//! The JSON shapes on the wire (incident, timeline entry, stream messages, commands, errors),
+//! shared by the API and every client so both ends agree by construction.
+
+use crate::domain::{
+    Action, Actor, EscalationState, Incident, IncidentId, IncidentStatus, Link, Severity,
+    TimelineEntry, TimelineKind,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An incident as clients see it (internal bookkeeping such as fingerprints is left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentView {
+    pub id: IncidentId,
+    pub title: String,
+    pub status: IncidentStatus,
+    pub severity: Severity,
+    pub service: Option<String>,
+    pub integration: String,
+    pub dedup_key: String,
+    pub alert_count: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<String>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub assignee: Option<String>,
+    pub escalation: EscalationState,
+    pub labels: BTreeMap<String, String>,
+    pub links: Vec<Link>,
+}
+
+impl From<&Incident> for IncidentView {
+    fn from(incident: &Incident) -> Self {
+        IncidentView {
+            id: incident.id,
+            title: incident.title.clone(),
+            status: incident.status,
+            severity: incident.severity,
+            service: incident.service.clone(),
+            integration: incident.integration.clone(),
+            dedup_key: incident.dedup_key.clone(),
+            alert_count: incident.alert_count,
+            created_at: incident.created_at,
+            updated_at: incident.updated_at,
+            acknowledged_at: incident.acknowledged_at,
+            acknowledged_by: incident.acknowledged_by.clone(),
+            resolved_at: incident.resolved_at,
+            resolved_by: incident.resolved_by.clone(),
+            snoozed_until: incident.snoozed_until,
+            assignee: incident.assignee.clone(),
+            escalation: incident.escalation.clone(),
+            labels: incident.labels.clone(),
+            links: incident.links.clone(),
+        }
+    }
+}
+
+/// One timeline entry on the wire, with a ready-made line for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineView {
+    pub seq: u32,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    #[serde(flatten)]
+    pub kind: TimelineKind,
+    /// The entry as one line for people (a note's own words are in its `text`).
+    pub description: String,
+}
+
+impl From<&TimelineEntry> for TimelineView {
+    fn from(entry: &TimelineEntry) -> Self {
+        TimelineView {
+            seq: entry.seq,
+            at: entry.at,
+            actor: entry.actor.clone(),
+            kind: entry.kind.clone(),
+            description: entry.kind.describe(),
+        }
+    }
+}
+
+/// The single alerts of an incident, as last reported by the source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub key: String,
+    pub status: crate::domain::AlertStatus,
+    pub title: String,
+    pub severity: Severity,
+    pub received_at: DateTime<Utc>,
+    pub labels: BTreeMap<String, String>,
+    pub links: Vec<Link>,
+    pub details: serde_json::Value,
+}
+
+/// `GET /v1/incidents/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: IncidentView,
+    pub alerts: Vec<AlertView>,
+    pub timeline: Vec<TimelineView>,
+}
+
+/// What the engine sends on `/v1/stream`, and what the embedded client hands the TUI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Everything open (and recently resolved) as of event `seq`; events follow from `seq + 1`.
+    Snapshot {
+        seq: u64,
+        incidents: Vec<IncidentView>,
+    },
+    IncidentOpened {
+        seq: u64,
+        incident: IncidentView,
+        timeline: Vec<TimelineView>,
+    },
+    IncidentChanged {
+        seq: u64,
+        incident: IncidentView,
+        timeline: Vec<TimelineView>,
+    },
+    /// The client fell behind and missed events; a fresh snapshot follows at once.
+    Lagged { missed: u64 },
+    /// The answer to a command the client sent, matched by `request_id`.
+    Reply {
+        request_id: u64,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident: Option<IncidentView>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorDetail>,
+    },
+}
+
+/// A command sent over the stream: `{"request_id":1,"incident":42,"action":"acknowledge"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamCommand {
+    pub request_id: u64,
+    pub incident: IncidentId,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// `{"error":{"code":"…","message":"…","field":"…"}}`, the one error shape of the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The answer to an accepted ingest request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub status: String,
+    pub alerts: usize,
+    pub incidents: Vec<IncidentId>,
+}
+
+/// `GET /v1/integrations`: where each integration receives alerts (keys for admins only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationView {
+    pub name: String,
+    pub source: String,
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
