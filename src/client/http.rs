@@ -1,0 +1,134 @@
+//! A REST client for the CLI verbs: the same JSON shapes as the server (`protocol`).
+
+use crate::domain::IncidentId;
+use crate::protocol::{Accepted, ErrorBody, IncidentDetail, IncidentView};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach klaxon at {url}: {reason} (is `klaxon serve` running? see --url)")]
+    Unreachable { url: String, reason: String },
+    #[error("{message} (HTTP {status}, {code})")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("unexpected answer from {url}: {reason}")]
+    Unexpected { url: String, reason: String },
+}
+
+pub struct RestClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl RestClient {
+    pub fn new(base: &str, token: Option<String>) -> Self {
+        RestClient {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("a client with default TLS settings builds"),
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<T, ClientError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|error| ClientError::Unreachable {
+                url: url.to_string(),
+                reason: root_cause(&error),
+            })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| ClientError::Unexpected {
+                url: url.to_string(),
+                reason: error.to_string(),
+            })?;
+        if !status.is_success() {
+            return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(body) => ClientError::Refused {
+                    status: status.as_u16(),
+                    code: body.error.code,
+                    message: body.error.message,
+                },
+                Err(_) => ClientError::Refused {
+                    status: status.as_u16(),
+                    code: "http_error".to_string(),
+                    message: String::from_utf8_lossy(&bytes).trim().to_string(),
+                },
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|error| ClientError::Unexpected {
+            url: url.to_string(),
+            reason: error.to_string(),
+        })
+    }
+
+    pub async fn incidents(
+        &self,
+        statuses: &[String],
+        service: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<IncidentView>, ClientError> {
+        let url = format!("{}/v1/incidents", self.base);
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if !statuses.is_empty() {
+            query.push(("status", statuses.join(",")));
+        }
+        if let Some(service) = service {
+            query.push(("service", service.to_string()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let request = self.http.get(&url).query(&query);
+        self.send(request, &url).await
+    }
+
+    pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, ClientError> {
+        let url = format!("{}/v1/incidents/{id}", self.base);
+        self.send(self.http.get(&url), &url).await
+    }
+
+    /// `action` is the REST verb: acknowledge, resolve, snooze, reassign, severity, notes.
+    pub async fn act(
+        &self,
+        id: IncidentId,
+        action: &str,
+        body: Value,
+    ) -> Result<IncidentView, ClientError> {
+        let url = format!("{}/v1/incidents/{id}/{action}", self.base);
+        self.send(self.http.post(&url).json(&body), &url).await
+    }
+
+    pub async fn send_alert(&self, key: &str, body: &Value) -> Result<Accepted, ClientError> {
+        let url = format!("{}/v1/integrations/{key}", self.base);
+        self.send(self.http.post(&url).json(body), &url).await
+    }
+}
+
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}

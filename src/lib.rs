@@ -1,0 +1,11 @@
+//! klaxon: an on-call and incident-response engine with a terminal console, in one crate.
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod ingest;
+pub mod protocol;
+pub mod store;
