@@ -13,7 +13,9 @@ use crate::domain::{
     Action, ActionError, AlertEvent, Change, Incident, IncidentBook, IncidentId, IncidentStatus,
 };
 use crate::protocol::{AlertView, IncidentDetail, IncidentView, ServerMessage, TimelineView};
-use crate::store::{AlertRecord, CommitBatch, ListFilter, ReplayRecord, Store, StoreError};
+use crate::store::{
+    AlertRecord, CommitBatch, ListFilter, ReplayRecord, Store, StoreError, StoredChange,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -341,7 +343,8 @@ enum Pending {
 /// One group commit being assembled.
 #[derive(Default)]
 struct Round {
-    batch: CommitBatch,
+    /// Alert payloads that came with this round, by incident.
+    alerts: HashMap<IncidentId, Vec<AlertRecord>>,
     before: Vec<(IncidentId, Option<Incident>)>,
     touched: HashSet<IncidentId>,
     changes: Vec<Change>,
@@ -475,7 +478,7 @@ impl Engine {
                 .fingerprint
                 .clone()
                 .unwrap_or_else(|| format!("#{alert_count:06}"));
-            round.batch.alerts.push(AlertRecord {
+            round.alerts.entry(*id).or_default().push(AlertRecord {
                 incident: *id,
                 key,
                 received_at: now,
@@ -501,7 +504,6 @@ impl Engine {
                 alerts: outcome.alerts,
                 incidents: outcome.incidents.clone(),
             };
-            round.batch.replays.push(record.clone());
             round.replays.insert(digest, record);
         }
         outcome
@@ -549,24 +551,12 @@ impl Engine {
         if round.answers.is_empty() && round.changes.is_empty() {
             return;
         }
-        for change in &round.changes {
-            round.batch.timeline.extend(change.entries.iter().cloned());
-        }
-        // The latest state of each touched incident, once.
-        let mut written = HashSet::new();
-        for change in round.changes.iter().rev() {
-            if written.insert(change.incident.id) {
-                round.batch.incidents.push(change.incident.clone());
-            }
-        }
-        round.batch.next_id = self.book.next_id();
         let lapsed = self.lapsed_replays(&round);
-        round.batch.forget_replays.extend(lapsed.iter().cloned());
-        let outcome = if round.batch.is_empty() {
+        let batch = self.batch_for(&mut round, &lapsed);
+        let outcome = if batch.is_empty() {
             Ok(())
         } else {
             let store = self.store.clone();
-            let batch = std::mem::take(&mut round.batch);
             let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || store.commit(&batch))
                 .await
@@ -633,6 +623,50 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// One stored change per domain change; the round's alert payloads go with the last
+    /// change of their incident, and each record lists the redeliveries that still stand.
+    fn batch_for(&self, round: &mut Round, lapsed: &[String]) -> CommitBatch {
+        let mut last_change = HashMap::new();
+        for (index, change) in round.changes.iter().enumerate() {
+            last_change.insert(change.incident.id, index);
+        }
+        let changes = round
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(index, change)| {
+                let id = change.incident.id;
+                let alerts = if last_change.get(&id) == Some(&index) {
+                    round.alerts.remove(&id).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let mut replays: Vec<ReplayRecord> = Vec::new();
+                if change.incident.status.is_open() {
+                    let earlier = self.replays_by_incident.get(&id).into_iter().flatten();
+                    for digest in earlier.filter(|digest| !lapsed.contains(digest)) {
+                        if let Some(replay) = self.replays.get(digest) {
+                            replays.push(replay.clone());
+                        }
+                    }
+                    let fresh = round.replays.values();
+                    replays.extend(
+                        fresh
+                            .filter(|replay| replay.incidents.contains(&id))
+                            .cloned(),
+                    );
+                }
+                StoredChange {
+                    incident: change.incident.clone(),
+                    entries: change.entries.clone(),
+                    alerts,
+                    replays,
+                }
+            })
+            .collect();
+        CommitBatch { changes }
     }
 
     /// Replay records made stale by this round: their incident was changed by another
@@ -754,12 +788,6 @@ impl Engine {
         self.replays_by_incident.retain(|_, digests| {
             digests.retain(|digest| replays.contains_key(digest));
             !digests.is_empty()
-        });
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = store.prune_replays(cutoff) {
-                tracing::warn!(%error, "could not prune old replay records");
-            }
         });
     }
 }

@@ -16,16 +16,18 @@ fn opened(book: &mut IncidentBook, key: &str, second: i64) -> (Incident, Vec<Tim
     (change.incident, change.entries)
 }
 
-fn batch_of(book: &IncidentBook, items: Vec<(Incident, Vec<TimelineEntry>)>) -> CommitBatch {
-    let mut batch = CommitBatch {
-        next_id: book.next_id(),
-        ..Default::default()
-    };
-    for (incident, entries) in items {
-        batch.incidents.push(incident);
-        batch.timeline.extend(entries);
+fn batch_of(items: Vec<(Incident, Vec<TimelineEntry>)>) -> CommitBatch {
+    CommitBatch {
+        changes: items
+            .into_iter()
+            .map(|(incident, entries)| StoredChange {
+                incident,
+                entries,
+                alerts: Vec::new(),
+                replays: Vec::new(),
+            })
+            .collect(),
     }
-    batch
 }
 
 fn committed_incidents_and_timelines_read_back(store: &dyn Store) {
@@ -33,7 +35,7 @@ fn committed_incidents_and_timelines_read_back(store: &dyn Store) {
     let first = opened(&mut book, "db", 0);
     let second = opened(&mut book, "web", 1);
     store
-        .commit(&batch_of(&book, vec![first.clone(), second.clone()]))
+        .commit(&batch_of(vec![first.clone(), second.clone()]))
         .unwrap();
     assert_eq!(store.incident(1).unwrap().unwrap(), first.0);
     assert_eq!(store.timeline(2).unwrap(), second.1);
@@ -46,13 +48,13 @@ fn committed_incidents_and_timelines_read_back(store: &dyn Store) {
 fn resolved_incidents_leave_the_open_set(store: &dyn Store) {
     let mut book = IncidentBook::new(1);
     let first = opened(&mut book, "db", 0);
-    store.commit(&batch_of(&book, vec![first])).unwrap();
+    store.commit(&batch_of(vec![first])).unwrap();
     let change = book
         .act(1, &crate::domain::Action::Resolve, "alice", at(5))
         .unwrap()
         .unwrap();
     store
-        .commit(&batch_of(&book, vec![(change.incident, change.entries)]))
+        .commit(&batch_of(vec![(change.incident, change.entries)]))
         .unwrap();
     assert!(store.load(at(0)).unwrap().open.is_empty());
     let timeline = store.timeline(1).unwrap();
@@ -65,7 +67,7 @@ fn list_is_newest_first_filtered_and_paged(store: &dyn Store) {
     let items: Vec<_> = (0..5)
         .map(|n| opened(&mut book, &format!("key{n}"), n))
         .collect();
-    store.commit(&batch_of(&book, items)).unwrap();
+    store.commit(&batch_of(items)).unwrap();
     let all = store.list(&ListFilter::default(), None, 3).unwrap();
     let ids: Vec<_> = all.iter().map(|incident| incident.id).collect();
     assert_eq!(ids, vec![5, 4, 3]);
@@ -78,42 +80,87 @@ fn list_is_newest_first_filtered_and_paged(store: &dyn Store) {
     assert!(store.list(&none, None, 10).unwrap().is_empty());
 }
 
-fn replays_are_kept_and_pruned(store: &dyn Store) {
-    let replay = |digest: &str, second| ReplayRecord {
+fn replays_stand_while_their_incident_is_open_and_lists_them(store: &dyn Store) {
+    let mut book = IncidentBook::new(1);
+    let (first, first_entries) = opened(&mut book, "db", 0);
+    let (second, second_entries) = opened(&mut book, "web", 1);
+    let replay = |digest: &str, second, incident| ReplayRecord {
         digest: digest.to_string(),
         at: at(second),
         alerts: 1,
-        incidents: vec![1],
+        incidents: vec![incident],
+    };
+    let change = |incident: &Incident, entries: &[TimelineEntry], replays| StoredChange {
+        incident: incident.clone(),
+        entries: entries.to_vec(),
+        alerts: Vec::new(),
+        replays,
     };
     let batch = CommitBatch {
-        replays: vec![replay("old", 0), replay("new", 100)],
-        next_id: 1,
-        ..Default::default()
+        changes: vec![
+            change(
+                &first,
+                &first_entries,
+                vec![replay("old", 0, 1), replay("new", 100, 1)],
+            ),
+            change(&second, &second_entries, vec![replay("web", 100, 2)]),
+        ],
     };
     store.commit(&batch).unwrap();
+    let mut standing = store.load(at(50)).unwrap().replays;
+    standing.sort_by(|a, b| a.digest.cmp(&b.digest));
+    assert_eq!(standing, vec![replay("new", 100, 1), replay("web", 100, 2)]);
+    // Once the incident is resolved, its payload's bytes are a new alert, not a redelivery.
+    let resolved = book
+        .act(2, &crate::domain::Action::Resolve, "alice", at(101))
+        .unwrap()
+        .unwrap();
+    store
+        .commit(&batch_of(vec![(resolved.incident, resolved.entries)]))
+        .unwrap();
     assert_eq!(
         store.load(at(50)).unwrap().replays,
-        vec![replay("new", 100)]
+        vec![replay("new", 100, 1)]
     );
-    assert_eq!(store.prune_replays(at(50)).unwrap(), 1);
-    assert_eq!(store.load(at(0)).unwrap().replays.len(), 1);
 }
 
 fn alert_records_are_kept_per_incident(store: &dyn Store) {
-    let record = |incident, key: &str| AlertRecord {
-        incident,
+    let mut book = IncidentBook::new(1);
+    let (first, entries) = opened(&mut book, "db", 0);
+    let record = |key: &str, title: &str| AlertRecord {
+        incident: 1,
         key: key.to_string(),
         received_at: at(0),
-        event: AlertEvent::firing("group", "disk full", Severity::Warning),
+        event: AlertEvent::firing("group", title, Severity::Warning),
     };
-    let batch = CommitBatch {
-        alerts: vec![record(1, "a"), record(1, "b"), record(2, "a")],
-        next_id: 3,
-        ..Default::default()
+    let change = |alerts| StoredChange {
+        incident: first.clone(),
+        entries: entries.clone(),
+        alerts,
+        replays: Vec::new(),
     };
-    store.commit(&batch).unwrap();
-    assert_eq!(store.alerts(1).unwrap().len(), 2);
-    assert_eq!(store.alerts(2).unwrap(), vec![record(2, "a")]);
+    store
+        .commit(&CommitBatch {
+            changes: vec![change(vec![
+                record("a", "disk 90%"),
+                record("b", "disk 91%"),
+            ])],
+        })
+        .unwrap();
+    let mut later = change(vec![record("a", "disk 99%")]);
+    later.entries[0].seq = 1;
+    store
+        .commit(&CommitBatch {
+            changes: vec![later],
+        })
+        .unwrap();
+    let alerts = store.alerts(1).unwrap();
+    assert_eq!(
+        alerts,
+        vec![record("a", "disk 99%"), record("b", "disk 91%")],
+        "latest per alert"
+    );
+    assert!(store.alerts(2).unwrap().is_empty());
 }
 
 type MakeStore<'a> = &'a dyn Fn() -> (Box<dyn Store>, Option<tempfile::TempDir>);
@@ -124,7 +171,10 @@ fn run_all(make: MakeStore<'_>) {
         ("read back", committed_incidents_and_timelines_read_back),
         ("resolve", resolved_incidents_leave_the_open_set),
         ("list", list_is_newest_first_filtered_and_paged),
-        ("replays", replays_are_kept_and_pruned),
+        (
+            "replays",
+            replays_stand_while_their_incident_is_open_and_lists_them,
+        ),
         ("alerts", alert_records_are_kept_per_incident),
     ];
     for (name, case) in cases {
@@ -154,7 +204,7 @@ fn sled_store_keeps_commits_across_reopen() {
     let first = opened(&mut book, "db", 0);
     {
         let store = SledStore::open(dir.path()).unwrap();
-        store.commit(&batch_of(&book, vec![first.clone()])).unwrap();
+        store.commit(&batch_of(vec![first.clone()])).unwrap();
     }
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.load(at(0)).unwrap().open, vec![first.0]);

@@ -1,7 +1,8 @@
 //! An in-memory `Store` for tests, with a switch that makes commits fail like a full disk.
 
 use super::{
-    AlertRecord, CommitBatch, IncidentId, ListFilter, Loaded, ReplayRecord, Store, StoreError,
+    standing_replays, AlertRecord, CommitBatch, IncidentId, ListFilter, Loaded, Store, StoreError,
+    StoredChange,
 };
 use crate::domain::{Incident, TimelineEntry};
 use chrono::{DateTime, Utc};
@@ -10,17 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 #[derive(Debug, Default)]
-struct Data {
-    incidents: BTreeMap<IncidentId, Incident>,
-    timeline: BTreeMap<(IncidentId, u32), TimelineEntry>,
-    alerts: BTreeMap<(IncidentId, String), AlertRecord>,
-    replays: BTreeMap<String, ReplayRecord>,
-    next_id: IncidentId,
-}
-
-#[derive(Debug, Default)]
 pub struct MemoryStore {
-    data: Mutex<Data>,
+    /// Every change of every incident, in order.
+    changes: Mutex<BTreeMap<IncidentId, Vec<StoredChange>>>,
     failing: AtomicBool,
 }
 
@@ -34,8 +27,8 @@ impl MemoryStore {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    fn data(&self) -> std::sync::MutexGuard<'_, Data> {
-        self.data
+    fn changes(&self) -> std::sync::MutexGuard<'_, BTreeMap<IncidentId, Vec<StoredChange>>> {
+        self.changes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -46,68 +39,61 @@ impl Store for MemoryStore {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Io("simulated storage failure".to_string()));
         }
-        let mut data = self.data();
-        for incident in &batch.incidents {
-            data.incidents.insert(incident.id, incident.clone());
+        let mut changes = self.changes();
+        for change in &batch.changes {
+            changes
+                .entry(change.incident.id)
+                .or_default()
+                .push(change.clone());
         }
-        for entry in &batch.timeline {
-            data.timeline
-                .insert((entry.incident, entry.seq), entry.clone());
-        }
-        for alert in &batch.alerts {
-            data.alerts
-                .insert((alert.incident, alert.key.clone()), alert.clone());
-        }
-        for replay in &batch.replays {
-            data.replays.insert(replay.digest.clone(), replay.clone());
-        }
-        for digest in &batch.forget_replays {
-            data.replays.remove(digest);
-        }
-        data.next_id = data.next_id.max(batch.next_id);
         Ok(())
     }
 
     fn load(&self, replays_since: DateTime<Utc>) -> Result<Loaded, StoreError> {
-        let data = self.data();
+        let changes = self.changes();
+        let latest: Vec<(Incident, Vec<_>)> = changes
+            .values()
+            .filter_map(|list| list.last())
+            .filter(|change| change.incident.status.is_open())
+            .map(|change| (change.incident.clone(), change.replays.clone()))
+            .collect();
         Ok(Loaded {
-            open: data
-                .incidents
-                .values()
-                .filter(|incident| incident.status.is_open())
-                .cloned()
+            open: latest
+                .iter()
+                .map(|(incident, _)| incident.clone())
                 .collect(),
-            next_id: data.next_id.max(1),
-            replays: data
-                .replays
-                .values()
-                .filter(|replay| replay.at >= replays_since)
-                .cloned()
-                .collect(),
+            next_id: changes.keys().next_back().map_or(1, |id| id + 1),
+            replays: standing_replays(&latest, replays_since),
         })
     }
 
     fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
-        Ok(self.data().incidents.get(&id).cloned())
+        let changes = self.changes();
+        Ok(changes
+            .get(&id)
+            .and_then(|list| list.last())
+            .map(|change| change.incident.clone()))
     }
 
     fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEntry>, StoreError> {
-        Ok(self
-            .data()
-            .timeline
-            .range((id, 0)..=(id, u32::MAX))
-            .map(|(_, entry)| entry.clone())
+        let changes = self.changes();
+        Ok(changes
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .flat_map(|change| change.entries.iter().cloned())
             .collect())
     }
 
     fn alerts(&self, id: IncidentId) -> Result<Vec<AlertRecord>, StoreError> {
-        Ok(self
-            .data()
-            .alerts
-            .iter()
-            .filter(|((incident, _), _)| *incident == id)
-            .map(|(_, alert)| alert.clone())
-            .collect())
+        let changes = self.changes();
+        let mut latest: BTreeMap<String, AlertRecord> = BTreeMap::new();
+        for change in changes.get(&id).into_iter().flatten() {
+            for alert in &change.alerts {
+                latest.insert(alert.key.clone(), alert.clone());
+            }
+        }
+        Ok(latest.into_values().collect())
     }
 
     fn list(
@@ -116,23 +102,15 @@ impl Store for MemoryStore {
         before: Option<IncidentId>,
         limit: usize,
     ) -> Result<Vec<Incident>, StoreError> {
-        let data = self.data();
-        let upper = before.unwrap_or(IncidentId::MAX);
-        Ok(data
-            .incidents
-            .range(..upper)
+        let changes = self.changes();
+        Ok(changes
+            .range(..before.unwrap_or(IncidentId::MAX))
             .rev()
-            .map(|(_, incident)| incident)
+            .filter_map(|(_, list)| list.last())
+            .map(|change| &change.incident)
             .filter(|incident| filter.matches(incident))
             .take(limit)
             .cloned()
             .collect())
-    }
-
-    fn prune_replays(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        let mut data = self.data();
-        let count = data.replays.len();
-        data.replays.retain(|_, replay| replay.at >= before);
-        Ok(count - data.replays.len())
     }
 }

@@ -50,25 +50,29 @@ pub struct ReplayRecord {
     pub incidents: Vec<IncidentId>,
 }
 
+/// One change to one incident, stored as one record: the incident as it is after the
+/// change, the timeline entries the change wrote, the alert payloads that came with it, and
+/// the redelivery digests that still stand for this incident. One record per change keeps a
+/// commit to a single key per alert, which is what makes group commit fast on sled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredChange {
+    pub incident: Incident,
+    pub entries: Vec<TimelineEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replays: Vec<ReplayRecord>,
+}
+
 /// Everything one group commit writes. Applied atomically: all of it or none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommitBatch {
-    pub incidents: Vec<Incident>,
-    pub timeline: Vec<TimelineEntry>,
-    pub alerts: Vec<AlertRecord>,
-    pub replays: Vec<ReplayRecord>,
-    /// Replay records that no longer stand for a redelivery (their incident moved on).
-    pub forget_replays: Vec<String>,
-    pub next_id: IncidentId,
+    pub changes: Vec<StoredChange>,
 }
 
 impl CommitBatch {
     pub fn is_empty(&self) -> bool {
-        self.incidents.is_empty()
-            && self.timeline.is_empty()
-            && self.alerts.is_empty()
-            && self.replays.is_empty()
-            && self.forget_replays.is_empty()
+        self.changes.is_empty()
     }
 }
 
@@ -76,7 +80,9 @@ impl CommitBatch {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Loaded {
     pub open: Vec<Incident>,
+    /// One more than the highest incident id ever stored.
     pub next_id: IncidentId,
+    /// Redelivery digests that still stand: recent, and naming only open incidents.
     pub replays: Vec<ReplayRecord>,
 }
 
@@ -100,7 +106,8 @@ impl ListFilter {
 pub trait Store: Send + Sync + 'static {
     /// Applies the batch atomically and makes it durable before returning `Ok`.
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError>;
-    /// Open incidents, the next id, and replay records newer than `replays_since`.
+    /// Open incidents, the next id, and the replay records newer than `replays_since` that
+    /// the latest change of every incident they name still lists.
     fn load(&self, replays_since: DateTime<Utc>) -> Result<Loaded, StoreError>;
     fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError>;
     fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEntry>, StoreError>;
@@ -112,6 +119,38 @@ pub trait Store: Send + Sync + 'static {
         before: Option<IncidentId>,
         limit: usize,
     ) -> Result<Vec<Incident>, StoreError>;
-    /// Forgets replay records older than `before`; returns how many went.
-    fn prune_replays(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
+}
+
+/// Replay records that still stand, given each open incident's latest change.
+pub fn standing_replays(
+    latest: &[(Incident, Vec<ReplayRecord>)],
+    since: DateTime<Utc>,
+) -> Vec<ReplayRecord> {
+    use std::collections::{HashMap, HashSet};
+    let listed: HashMap<IncidentId, HashSet<&str>> = latest
+        .iter()
+        .filter(|(incident, _)| incident.status.is_open())
+        .map(|(incident, replays)| {
+            let digests = replays
+                .iter()
+                .map(|replay| replay.digest.as_str())
+                .collect();
+            (incident.id, digests)
+        })
+        .collect();
+    let mut found: Vec<ReplayRecord> = Vec::new();
+    for (_, replays) in latest {
+        for replay in replays {
+            let stands = replay.at >= since
+                && replay.incidents.iter().all(|id| {
+                    listed
+                        .get(id)
+                        .is_some_and(|digests| digests.contains(replay.digest.as_str()))
+                });
+            if stands && !found.iter().any(|other| other.digest == replay.digest) {
+                found.push(replay.clone());
+            }
+        }
+    }
+    found
 }

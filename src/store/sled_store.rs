@@ -2,22 +2,21 @@
 //! atomic `sled::Batch`; `flush` (fsync) runs before `commit` returns.
 
 use super::{
-    AlertRecord, CommitBatch, IncidentId, ListFilter, Loaded, ReplayRecord, Store, StoreError,
-    SCHEMA_VERSION,
+    standing_replays, AlertRecord, CommitBatch, IncidentId, ListFilter, Loaded, Store, StoreError,
+    StoredChange, SCHEMA_VERSION,
 };
-use crate::domain::{Incident, TimelineEntry};
+use crate::domain::{Incident, TimelineEntry, TimelineKind};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
-const INCIDENT: u8 = b'i';
+/// `c` + incident id + sequence of the change's first timeline entry: one change record.
+const CHANGE: u8 = b'c';
+/// `o` + incident id, present while the incident is open, so start-up never scans history.
 const OPEN: u8 = b'o';
-const TIMELINE: u8 = b't';
-const ALERT: u8 = b'a';
-const REPLAY: u8 = b'r';
 const SCHEMA_KEY: &[u8] = b"mschema";
-const NEXT_ID_KEY: &[u8] = b"mnext_id";
 
 pub struct SledStore {
     db: sled::Db,
@@ -42,23 +41,19 @@ fn id_key(prefix: u8, id: IncidentId) -> [u8; 9] {
     key
 }
 
-fn timeline_key(id: IncidentId, seq: u32) -> [u8; 13] {
+fn change_key(id: IncidentId, seq: u32) -> [u8; 13] {
     let mut key = [0u8; 13];
-    key[..9].copy_from_slice(&id_key(TIMELINE, id));
+    key[..9].copy_from_slice(&id_key(CHANGE, id));
     key[9..].copy_from_slice(&seq.to_be_bytes());
     key
 }
 
-fn alert_key(id: IncidentId, name: &str) -> Vec<u8> {
-    let mut key = id_key(ALERT, id).to_vec();
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
-fn replay_key(digest: &str) -> Vec<u8> {
-    let mut key = vec![REPLAY];
-    key.extend_from_slice(digest.as_bytes());
-    key
+fn key_id(key: &[u8]) -> Result<IncidentId, StoreError> {
+    let bytes: [u8; 8] = key
+        .get(1..9)
+        .and_then(|slice| slice.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt("short key".into()))?;
+    Ok(IncidentId::from_be_bytes(bytes))
 }
 
 impl SledStore {
@@ -99,97 +94,96 @@ impl SledStore {
         Ok(SledStore { db })
     }
 
-    fn scan_values<T: DeserializeOwned>(
+    fn changes(
         &self,
-        prefix: &[u8],
-        what: &str,
-    ) -> Result<Vec<T>, StoreError> {
-        self.db
-            .scan_prefix(prefix)
-            .map(|item| {
+        id: IncidentId,
+    ) -> impl Iterator<Item = Result<StoredChange, StoreError>> + '_ {
+        self.db.scan_prefix(id_key(CHANGE, id)).map(|item| {
+            let (_, value) = item.map_err(io)?;
+            decode(&value, "change record")
+        })
+    }
+
+    fn latest(&self, id: IncidentId) -> Result<Option<StoredChange>, StoreError> {
+        match self.db.scan_prefix(id_key(CHANGE, id)).next_back() {
+            Some(item) => {
                 let (_, value) = item.map_err(io)?;
-                decode(&value, what)
-            })
-            .collect()
+                Ok(Some(decode(&value, "change record")?))
+            }
+            None => Ok(None),
+        }
     }
 }
 
 impl Store for SledStore {
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let mut writes = sled::Batch::default();
-        for incident in &batch.incidents {
-            writes.insert(&id_key(INCIDENT, incident.id), encode(incident));
-            if incident.status.is_open() {
-                writes.insert(&id_key(OPEN, incident.id), &[]);
-            } else {
+        for change in &batch.changes {
+            let incident = &change.incident;
+            let seq = change
+                .entries
+                .first()
+                .map_or(incident.timeline_len, |entry| entry.seq);
+            writes.insert(&change_key(incident.id, seq), encode(change));
+            let opened = change
+                .entries
+                .iter()
+                .any(|entry| matches!(entry.kind, TimelineKind::Triggered { .. }));
+            if !incident.status.is_open() {
                 writes.remove(&id_key(OPEN, incident.id));
+            } else if opened {
+                writes.insert(&id_key(OPEN, incident.id), &[]);
             }
         }
-        for entry in &batch.timeline {
-            writes.insert(&timeline_key(entry.incident, entry.seq), encode(entry));
-        }
-        for alert in &batch.alerts {
-            writes.insert(alert_key(alert.incident, &alert.key), encode(alert));
-        }
-        for replay in &batch.replays {
-            writes.insert(replay_key(&replay.digest), encode(replay));
-        }
-        for digest in &batch.forget_replays {
-            writes.remove(replay_key(digest));
-        }
-        writes.insert(NEXT_ID_KEY, &batch.next_id.to_be_bytes());
         self.db.apply_batch(writes).map_err(io)?;
         self.db.flush().map_err(io)?;
         Ok(())
     }
 
     fn load(&self, replays_since: DateTime<Utc>) -> Result<Loaded, StoreError> {
-        let mut open = Vec::new();
+        let mut latest = Vec::new();
         for item in self.db.scan_prefix([OPEN]) {
             let (key, _) = item.map_err(io)?;
-            let mut id = [0u8; 9];
-            id[0] = INCIDENT;
-            id[1..].copy_from_slice(&key[1..9]);
-            let bytes =
-                self.db.get(id).map_err(io)?.ok_or_else(|| {
-                    StoreError::Corrupt("open index names a missing incident".into())
-                })?;
-            open.push(decode(&bytes, "incident")?);
+            let id = key_id(&key)?;
+            let change = self
+                .latest(id)?
+                .ok_or_else(|| StoreError::Corrupt(format!("open incident {id} has no record")))?;
+            latest.push((change.incident, change.replays));
         }
-        let next_id = match self.db.get(NEXT_ID_KEY).map_err(io)? {
-            Some(bytes) => {
-                let array: [u8; 8] = bytes
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("next id".into()))?;
-                IncidentId::from_be_bytes(array)
-            }
+        let next_id = match self.db.scan_prefix([CHANGE]).next_back() {
+            Some(item) => key_id(&item.map_err(io)?.0)? + 1,
             None => 1,
         };
-        let replays: Vec<ReplayRecord> = self.scan_values(&[REPLAY], "replay record")?;
         Ok(Loaded {
-            open,
-            next_id: next_id.max(1),
-            replays: replays
-                .into_iter()
-                .filter(|replay| replay.at >= replays_since)
+            open: latest
+                .iter()
+                .map(|(incident, _)| incident.clone())
                 .collect(),
+            next_id,
+            replays: standing_replays(&latest, replays_since),
         })
     }
 
     fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
-        match self.db.get(id_key(INCIDENT, id)).map_err(io)? {
-            Some(bytes) => Ok(Some(decode(&bytes, "incident")?)),
-            None => Ok(None),
-        }
+        Ok(self.latest(id)?.map(|change| change.incident))
     }
 
     fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEntry>, StoreError> {
-        self.scan_values(&id_key(TIMELINE, id), "timeline entry")
+        let mut entries = Vec::new();
+        for change in self.changes(id) {
+            entries.extend(change?.entries);
+        }
+        Ok(entries)
     }
 
     fn alerts(&self, id: IncidentId) -> Result<Vec<AlertRecord>, StoreError> {
-        self.scan_values(&id_key(ALERT, id), "alert")
+        let mut latest: BTreeMap<String, AlertRecord> = BTreeMap::new();
+        for change in self.changes(id) {
+            for alert in change?.alerts {
+                latest.insert(alert.key.clone(), alert);
+            }
+        }
+        Ok(latest.into_values().collect())
     }
 
     fn list(
@@ -198,41 +192,30 @@ impl Store for SledStore {
         before: Option<IncidentId>,
         limit: usize,
     ) -> Result<Vec<Incident>, StoreError> {
-        let start = id_key(INCIDENT, 0);
+        let start = id_key(CHANGE, 0).to_vec();
         let end = match before {
-            Some(id) => id_key(INCIDENT, id).to_vec(),
-            None => vec![INCIDENT + 1],
+            Some(id) => id_key(CHANGE, id).to_vec(),
+            None => vec![CHANGE + 1],
         };
         let mut found = Vec::new();
-        for item in self.db.range(start.to_vec()..end).rev() {
-            let (_, value) = item.map_err(io)?;
-            let incident: Incident = decode(&value, "incident")?;
-            if filter.matches(&incident) {
-                found.push(incident);
+        let mut previous = None;
+        // Newest first: each incident's latest change comes before its older ones.
+        for item in self.db.range(start..end).rev() {
+            let (key, value) = item.map_err(io)?;
+            let id = key_id(&key)?;
+            if previous == Some(id) {
+                continue;
+            }
+            previous = Some(id);
+            let change: StoredChange = decode(&value, "change record")?;
+            if filter.matches(&change.incident) {
+                found.push(change.incident);
                 if found.len() >= limit {
                     break;
                 }
             }
         }
         Ok(found)
-    }
-
-    fn prune_replays(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        let mut writes = sled::Batch::default();
-        let mut count = 0;
-        for item in self.db.scan_prefix([REPLAY]) {
-            let (key, value) = item.map_err(io)?;
-            let replay: ReplayRecord = decode(&value, "replay record")?;
-            if replay.at < before {
-                writes.remove(key);
-                count += 1;
-            }
-        }
-        if count > 0 {
-            self.db.apply_batch(writes).map_err(io)?;
-            self.db.flush().map_err(io)?;
-        }
-        Ok(count)
     }
 }
 
