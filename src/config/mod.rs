@@ -84,6 +84,8 @@ pub struct IntegrationConfig {
     pub service: Option<String>,
     /// `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// Source-specific options (Grafana's HMAC secret, CloudWatch's signature checks…).
+    pub options: crate::ingest::Options,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +182,7 @@ fn built_in() -> (Config, Vec<&'static str>) {
                 per_second: DEFAULT_RATE_LIMIT,
                 burst: DEFAULT_RATE_LIMIT.saturating_mul(2),
             }),
+            options: crate::ingest::Options::default(),
         })
         .collect();
     let config = Config {

@@ -45,7 +45,29 @@ const SERVER_KEYS: &[&str] = &[
     "request_timeout",
     "replay_window",
 ];
-const INTEGRATION_KEYS: &[&str] = &["name", "source", "key", "service", "rate_limit", "burst"];
+const INTEGRATION_KEYS: &[&str] = &[
+    "name",
+    "source",
+    "key",
+    "service",
+    "rate_limit",
+    "burst",
+    "secret",
+    "signature_header",
+    "timestamp_header",
+    "verify_signature",
+    "allowed_topics",
+    "insufficient_data_fires",
+];
+/// Options that only some sources take, with the sources that take them.
+const SOURCE_OPTIONS: &[(&str, Source)] = &[
+    ("secret", Source::Grafana),
+    ("signature_header", Source::Grafana),
+    ("timestamp_header", Source::Grafana),
+    ("verify_signature", Source::Cloudwatch),
+    ("allowed_topics", Source::Cloudwatch),
+    ("insufficient_data_fires", Source::Cloudwatch),
+];
 const USER_KEYS: &[&str] = &["name", "token", "role"];
 const ROLES: [(&str, Role); 3] = [
     ("viewer", Role::Viewer),
@@ -445,6 +467,7 @@ impl Checker<'_> {
         };
 
         let rate_limit = self.rate_limit(table, &path);
+        let options = self.source_options(table, &path, source);
 
         Some(IntegrationConfig {
             name: name?,
@@ -452,7 +475,156 @@ impl Checker<'_> {
             key: key?,
             service: service?,
             rate_limit: rate_limit?,
+            options: options?,
         })
+    }
+
+    /// The options only some sources take; `None` means an error was reported.
+    fn source_options(
+        &mut self,
+        table: &DeTable<'_>,
+        path: &str,
+        source: Option<Source>,
+    ) -> Option<crate::ingest::Options> {
+        let mut valid = true;
+        for (key, owner) in SOURCE_OPTIONS {
+            let Some(value) = table.get(*key) else {
+                continue;
+            };
+            if source.is_some_and(|source| source != *owner) {
+                self.report(
+                    value.span(),
+                    format!(
+                        "{path}.{key}: only {} integrations take this option",
+                        owner.as_str()
+                    ),
+                );
+                valid = false;
+            }
+        }
+        let mut options = crate::ingest::Options::default();
+
+        let secret = table.get("secret").and_then(|value| {
+            let secret_path = format!("{path}.secret");
+            let text = self.string(value, &secret_path, "a string")?;
+            let length = text.chars().count();
+            if length < MIN_SECRET_LENGTH {
+                self.report(
+                    value.span(),
+                    format!("{secret_path}: too short ({length} characters); expected at least {MIN_SECRET_LENGTH} random characters, the same as in Grafana's contact point"),
+                );
+                return None;
+            }
+            if length > MAX_TOKEN_LENGTH {
+                self.report(
+                    value.span(),
+                    format!("{secret_path}: too long ({length} characters); expected at most {MAX_TOKEN_LENGTH}"),
+                );
+                return None;
+            }
+            Some(text.to_string())
+        });
+        if table.contains_key("secret") && secret.is_none() {
+            valid = false;
+        }
+        let header = |checker: &mut Self, key: &str| -> Option<Option<String>> {
+            let Some(value) = table.get(key) else {
+                return Some(None);
+            };
+            let header_path = format!("{path}.{key}");
+            let text = checker.string(value, &header_path, "an HTTP header name")?;
+            if http::HeaderName::from_bytes(text.as_bytes()).is_err() {
+                checker.report(
+                    value.span(),
+                    format!("{header_path}: \"{text}\" is not a valid HTTP header name"),
+                );
+                return None;
+            }
+            if !table.contains_key("secret") {
+                checker.report(
+                    value.span(),
+                    format!("{header_path}: has no effect without a secret; set secret too"),
+                );
+                return None;
+            }
+            Some(Some(text.to_string()))
+        };
+        let signature_header = header(self, "signature_header");
+        let timestamp_header = header(self, "timestamp_header");
+        match (secret, signature_header, timestamp_header) {
+            (secret, Some(signature_header), Some(timestamp_header)) => {
+                options.hmac = secret.map(|secret| crate::ingest::HmacOptions {
+                    secret,
+                    header: signature_header
+                        .unwrap_or_else(|| crate::ingest::GRAFANA_SIGNATURE_HEADER.to_string()),
+                    timestamp_header,
+                });
+            }
+            _ => valid = false,
+        }
+
+        for (key, slot) in [
+            ("verify_signature", &mut options.verify_signature),
+            (
+                "insufficient_data_fires",
+                &mut options.insufficient_data_fires,
+            ),
+        ] {
+            if let Some(value) = table.get(key) {
+                match value.get_ref() {
+                    DeValue::Boolean(flag) => *slot = *flag,
+                    other => {
+                        self.report(
+                            value.span(),
+                            format!(
+                                "{path}.{key}: expected true or false, found {}",
+                                describe(other)
+                            ),
+                        );
+                        valid = false;
+                    }
+                }
+            }
+        }
+
+        if let Some(value) = table.get("allowed_topics") {
+            let topics_path = format!("{path}.allowed_topics");
+            let expected = "an array of SNS topic ARNs such as [\"arn:aws:sns:us-east-1:123456789012:alarms\"]";
+            match value.get_ref() {
+                DeValue::Array(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        let item_path = format!("{topics_path}[{index}]");
+                        let Some(text) = self.string(item, &item_path, "a topic ARN string") else {
+                            valid = false;
+                            continue;
+                        };
+                        let segments = text.split(':').count();
+                        let arn =
+                            text.starts_with("arn:") && (segments == 6 || text.ends_with(":*"));
+                        if text == "*" || arn {
+                            options.allowed_topics.push(text.to_string());
+                        } else {
+                            self.report(
+                                item.span(),
+                                format!("{item_path}: \"{text}\" is not an SNS topic ARN; expected arn:aws:sns:REGION:ACCOUNT:TOPIC (\"*\" matches one whole part, or everything)"),
+                            );
+                            valid = false;
+                        }
+                    }
+                }
+                other => {
+                    self.report(
+                        value.span(),
+                        format!(
+                            "{topics_path}: expected {expected}, found {}",
+                            describe(other)
+                        ),
+                    );
+                    valid = false;
+                }
+            }
+        }
+        valid.then_some(options)
     }
 
     fn integration_name(&mut self, value: &Value<'_>, path: &str) -> Option<String> {

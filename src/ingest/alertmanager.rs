@@ -1,7 +1,8 @@
 //! Prometheus Alertmanager webhook payloads (`webhook_config`, payload version 4): one incident
 //! per notification group (`groupKey`), one event per alert in the group. Unknown fields are
 //! ignored, not refused: the format is Alertmanager's and grows between releases (Grafana and
-//! Mimir add their own). Pure.
+//! Mimir add their own). Grafana's own webhook (payload version 1) is the same shape with more
+//! fields, so `grafana` reuses this reader through [`Flavor`]. Pure.
 
 use super::fields::{
     self, index, join, optional_string, quote, refuse, required_string, string_map, unknown_value,
@@ -21,6 +22,14 @@ pub const GROUP_KEY_CHARS: usize = 4096;
 /// (a generator URL embeds a whole PromQL query): losing a page over a link would be worse.
 const LINK_CHARS: usize = 16_384;
 
+/// Grafana's per-alert URLs that become links, with the text shown for them.
+const GRAFANA_LINKS: [(&str, &str); 4] = [
+    ("dashboardURL", "Dashboard"),
+    ("panelURL", "Panel"),
+    ("silenceURL", "Silence"),
+    ("imageURL", "Image"),
+];
+
 /// The annotations that become links, with the text shown for them, in display order.
 const LINK_ANNOTATIONS: [(&str, &str); 3] = [
     ("runbook_url", "Runbook"),
@@ -28,25 +37,67 @@ const LINK_ANNOTATIONS: [(&str, &str); 3] = [
     ("dashboard", "Dashboard"),
 ];
 
+/// Which sender's dialect of the notification is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Prometheus Alertmanager, payload version "4".
+    Alertmanager,
+    /// Grafana unified alerting, payload version "1", with `values`, `silenceURL` and friends.
+    Grafana,
+}
+
+impl Flavor {
+    fn version(self) -> &'static str {
+        match self {
+            Flavor::Alertmanager => "4",
+            Flavor::Grafana => "1",
+        }
+    }
+
+    fn sender(self) -> &'static str {
+        match self {
+            Flavor::Alertmanager => "Alertmanager",
+            Flavor::Grafana => "Grafana",
+        }
+    }
+}
+
 /// Parses one webhook notification.
 pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, IngestError> {
+    parse_flavor(body, now, Flavor::Alertmanager)
+}
+
+/// Parses one notification in the given dialect.
+pub fn parse_flavor(
+    body: &[u8],
+    now: DateTime<Utc>,
+    flavor: Flavor,
+) -> Result<Parsed, IngestError> {
     let object = json::parse_object(body)?;
 
+    let expected_version = flavor.version();
     match fields::get(&object, "version") {
         None => {}
-        Some(Value::String(version)) if version == "4" => {}
+        Some(Value::String(version)) if version == expected_version => {}
         Some(Value::String(version)) => {
             return Err(refuse(
                 UNPROCESSABLE,
                 "unsupported_version",
                 "version",
                 format!(
-                    "unsupported webhook payload version {}: klaxon reads version \"4\"",
-                    quote(version)
+                    "unsupported webhook payload version {}: klaxon reads {} version \"{expected_version}\"",
+                    quote(version),
+                    flavor.sender()
                 ),
             ))
         }
-        Some(other) => return Err(wrong_type("version", "the string \"4\"", other)),
+        Some(other) => {
+            return Err(wrong_type(
+                "version",
+                &format!("the string \"{expected_version}\""),
+                other,
+            ))
+        }
     }
 
     let group_key = required_string(&object, "", "groupKey")?;
@@ -66,6 +117,7 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, IngestError> {
     }
 
     let group = Group {
+        flavor,
         group_key,
         receiver: optional_string(&object, "", "receiver")?.unwrap_or(""),
         external_url: optional_string(&object, "", "externalURL")?,
@@ -110,6 +162,7 @@ pub fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Parsed, IngestError> {
 
 /// What every alert of the notification shares.
 struct Group<'a> {
+    flavor: Flavor,
     group_key: &'a str,
     receiver: &'a str,
     external_url: Option<&'a str>,
@@ -199,7 +252,12 @@ fn parse_alert(
         push_web_link(&mut links, href.map(String::as_str), text);
     }
     push_web_link(&mut links, generator_url, "Source");
-    push_web_link(&mut links, group.external_url, "Alertmanager");
+    if group.flavor == Flavor::Grafana {
+        for (name, text) in GRAFANA_LINKS {
+            push_web_link(&mut links, optional_string(alert, path, name)?, text);
+        }
+    }
+    push_web_link(&mut links, group.external_url, group.flavor.sender());
 
     let mut details: Map<String, Value> = annotations
         .iter()
@@ -214,6 +272,14 @@ fn parse_alert(
         details
             .entry("endsAt")
             .or_insert_with(|| Value::String(text.to_string()));
+    }
+    if group.flavor == Flavor::Grafana {
+        // `values` maps query refIds to numbers and may be null; kept as sent.
+        for name in ["values", "valueString"] {
+            if let Some(value) = fields::get(alert, name) {
+                details.entry(name).or_insert_with(|| value.clone());
+            }
+        }
     }
 
     Ok(AlertEvent {
@@ -277,7 +343,7 @@ fn title(
     .find(|text| !text.trim().is_empty());
     match found {
         Some(text) => fields::truncate(text, SUMMARY_CHARS),
-        None if group.receiver.is_empty() => String::from("alert from Alertmanager"),
+        None if group.receiver.is_empty() => format!("alert from {}", group.flavor.sender()),
         None => fields::truncate(&format!("alert from {}", group.receiver), SUMMARY_CHARS),
     }
 }

@@ -393,6 +393,9 @@ pub enum TimeSyntax {
     Rfc3339,
     /// RFC 3339, or ISO 8601 with a `+hhmm` offset as in PagerDuty's own documentation.
     Iso8601,
+    /// RFC 3339, a `+hhmm` offset (CloudWatch's `2015-06-03T17:43:27.123+0000`), or no zone
+    /// at all, read as UTC (Azure's log alerts).
+    Lenient,
 }
 
 pub fn parse_time(text: &str, syntax: TimeSyntax) -> Option<DateTime<Utc>> {
@@ -400,9 +403,16 @@ pub fn parse_time(text: &str, syntax: TimeSyntax) -> Option<DateTime<Utc>> {
         .ok()
         .or_else(|| match syntax {
             TimeSyntax::Rfc3339 => None,
-            TimeSyntax::Iso8601 => DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z").ok(),
+            TimeSyntax::Iso8601 | TimeSyntax::Lenient => {
+                DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z").ok()
+            }
         });
-    parsed.map(|time| time.with_timezone(&Utc))
+    parsed.map(|time| time.with_timezone(&Utc)).or_else(|| {
+        (syntax == TimeSyntax::Lenient)
+            .then(|| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok())
+            .flatten()
+            .map(|naive| naive.and_utc())
+    })
 }
 
 /// Go's zero `time.Time`, which Alertmanager writes for "not set".
@@ -424,6 +434,9 @@ pub fn timestamp(
     let expected = match syntax {
         TimeSyntax::Rfc3339 => "an RFC 3339 timestamp such as \"2024-05-01T12:00:00Z\"",
         TimeSyntax::Iso8601 => "an ISO 8601 timestamp such as \"2024-05-01T12:00:00.000+0000\"",
+        TimeSyntax::Lenient => {
+            "an ISO 8601 timestamp such as \"2024-05-01T12:00:00.0000000Z\" (no zone means UTC)"
+        }
     };
     let Some(time) = parse_time(text, syntax) else {
         return Err(bad_timestamp(
@@ -431,10 +444,21 @@ pub fn timestamp(
             format!("cannot read {} as a time: expected {expected}", quote(text)),
         ));
     };
+    check_time(time, text, field, now, ahead)
+}
+
+/// Checks an already parsed time the way [`timestamp`] does.
+pub fn check_time(
+    time: DateTime<Utc>,
+    shown: &str,
+    field: &str,
+    now: DateTime<Utc>,
+    ahead: Duration,
+) -> Result<DateTime<Utc>, IngestError> {
     if time.timestamp() < 0 {
         return Err(bad_timestamp(
             field,
-            format!("{} is before 1970", quote(text)),
+            format!("{} is before 1970", quote(shown)),
         ));
     }
     if now
@@ -445,12 +469,79 @@ pub fn timestamp(
             field,
             format!(
                 "{} is more than {} in the future (is the sender's clock right?)",
-                quote(text),
+                quote(shown),
                 describe_duration(ahead)
             ),
         ));
     }
     Ok(time)
+}
+
+/// A time given as Unix epoch milliseconds (a JSON number or a string of digits, as
+/// templating senders produce), or as an ISO 8601 string. `Ok(None)` for absent, empty, or a
+/// negative number (Dynatrace's -1 for "not ended").
+pub fn epoch_millis_or_time(
+    value: Option<&Value>,
+    field: &str,
+    now: DateTime<Utc>,
+    ahead: Duration,
+) -> Result<Option<DateTime<Utc>>, IngestError> {
+    let text = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(number)) => number.to_string(),
+        Some(Value::String(text)) => text.trim().to_string(),
+        Some(other) => {
+            return Err(wrong_type(
+                field,
+                "epoch milliseconds or an ISO 8601 timestamp",
+                other,
+            ))
+        }
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(millis) = text.parse::<i64>() {
+        if millis < 0 {
+            return Ok(None);
+        }
+        let Some(time) = DateTime::from_timestamp_millis(millis) else {
+            return Err(bad_timestamp(
+                field,
+                format!("{} is out of range", quote(&text)),
+            ));
+        };
+        return check_time(time, &text, field, now, ahead).map(Some);
+    }
+    if text.parse::<f64>().is_ok() {
+        return Err(bad_timestamp(
+            field,
+            format!(
+                "{} is not a whole number of epoch milliseconds",
+                quote(&text)
+            ),
+        ));
+    }
+    timestamp(&text, field, TimeSyntax::Lenient, now, ahead).map(Some)
+}
+
+/// A string, or a number written as its decimal text (ids that templates may leave
+/// unquoted). `Ok(None)` for absent or null.
+pub fn string_or_number(
+    object: &Map<String, Value>,
+    parent: &str,
+    name: &str,
+) -> Result<Option<String>, IngestError> {
+    match get(object, name) {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(other) => Err(wrong_type(
+            &join(parent, name),
+            "a string or a number",
+            other,
+        )),
+    }
 }
 
 fn describe_duration(duration: Duration) -> String {

@@ -1,7 +1,10 @@
 //! Fuzz-style tests for every ingest parser: every prefix of valid payloads and thousands of
 //! deterministic random mutations must give `Ok` or a 4xx refusal, never a panic. Test-only.
 
-use super::{alertmanager, generic, json, pagerduty, IngestError};
+use super::{
+    alertmanager, azure, cloudwatch, datadog, dynatrace, generic, grafana, json, pagerduty,
+    IngestError, Options,
+};
 use chrono::{DateTime, Utc};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -30,7 +33,29 @@ const PAGERDUTY_TRIGGER: &str = r#"{"payload": {"summary": "DISK at 99%", "times
 const PAGERDUTY_RESOLVE: &str =
     r#"{"routing_key": "k", "event_action": "resolve", "dedup_key": "srv01/mysql"}"#;
 
-const SEEDS: [&str; 4] = [GENERIC, ALERTMANAGER, PAGERDUTY_TRIGGER, PAGERDUTY_RESOLVE];
+const GRAFANA: &str = include_str!("../../tests/fixtures/grafana/docs-example.json");
+const AZURE: &str = include_str!("../../tests/fixtures/azure/sample-alert-payload.json");
+const DYNATRACE: &str = include_str!("../../tests/fixtures/dynatrace/docs-example.json");
+const DATADOG: &str = include_str!("../../tests/fixtures/datadog/custom-payload.json");
+const SNS_ALARM: &str = include_str!("../../tests/fixtures/sns/signed-alarm-v1.json");
+const SNS_CONFIRMATION: &str =
+    include_str!("../../tests/fixtures/sns/signed-subscription-confirmation.json");
+const EVENTBRIDGE: &str =
+    include_str!("../../tests/fixtures/cloudwatch/eventbridge-single-metric.json");
+
+const SEEDS: [&str; 11] = [
+    GENERIC,
+    ALERTMANAGER,
+    PAGERDUTY_TRIGGER,
+    PAGERDUTY_RESOLVE,
+    GRAFANA,
+    AZURE,
+    DYNATRACE,
+    DATADOG,
+    SNS_ALARM,
+    SNS_CONFIRMATION,
+    EVENTBRIDGE,
+];
 
 /// Bytes that matter to JSON and UTF-8, so mutations hit interesting paths often.
 const INTERESTING: &[u8] = b"\"{}[],:\\0123456789-+.eEnultrfa \t\n\xff\xc3\xa9\xed\xa0\x80u";
@@ -121,6 +146,30 @@ fn run_all(input: &[u8]) -> bool {
             assert_eq!(error.status, 400);
             assert!(!error.errors.is_empty() && !error.code.is_empty());
         }
+        let headers = http::HeaderMap::new();
+        if let Err(error) = grafana::parse(input, &headers, now, None) {
+            check_refusal(&error, "grafana", input);
+        }
+        if let Err(error) = azure::parse(input, now) {
+            check_refusal(&error, "azure", input);
+        }
+        if let Err(error) = dynatrace::parse(input, now) {
+            check_refusal(&error, "dynatrace", input);
+        }
+        if let Err(error) = datadog::parse(input, now) {
+            check_refusal(&error, "datadog", input);
+        }
+        let lenient = Options {
+            verify_signature: false,
+            insufficient_data_fires: true,
+            allowed_topics: vec![String::from("arn:aws:sns:*:123456789012:*")],
+            ..Options::default()
+        };
+        for options in [Options::default(), lenient] {
+            if let Err(error) = cloudwatch::parse_request(input, now, &options) {
+                check_refusal(&error, "cloudwatch", input);
+            }
+        }
         valid
     }));
     match outcome {
@@ -148,12 +197,30 @@ fn seeds_are_valid_for_their_own_parser() {
     );
     assert!(pagerduty::parse_enqueue(PAGERDUTY_TRIGGER.as_bytes(), now).is_ok());
     assert!(pagerduty::parse_enqueue(PAGERDUTY_RESOLVE.as_bytes(), now).is_ok());
+    let headers = http::HeaderMap::new();
+    assert_eq!(
+        grafana::parse(GRAFANA.as_bytes(), &headers, now, None)
+            .unwrap()
+            .events
+            .len(),
+        2
+    );
+    assert!(azure::parse(AZURE.as_bytes(), now).is_ok());
+    assert!(dynatrace::parse(DYNATRACE.as_bytes(), now).is_ok());
+    assert!(datadog::parse(DATADOG.as_bytes(), now).is_ok());
+    for seed in [SNS_ALARM, SNS_CONFIRMATION, EVENTBRIDGE] {
+        let options = Options {
+            allowed_topics: vec![String::from("*")],
+            ..Options::default()
+        };
+        assert!(cloudwatch::parse_request(seed.as_bytes(), now, &options).is_ok());
+    }
 }
 
 #[test]
 fn every_prefix_is_refused_cleanly() {
     for seed in SEEDS {
-        let bytes = seed.as_bytes();
+        let bytes = seed.trim_end().as_bytes();
         for end in 0..bytes.len() {
             assert!(!run_all(&bytes[..end]), "a strict prefix parsed as JSON");
         }

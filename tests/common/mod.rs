@@ -23,6 +23,7 @@ pub fn config(data_dir: &std::path::Path) -> Config {
         key: key.to_string(),
         service: Some("checkout".to_string()),
         rate_limit,
+        options: Default::default(),
     };
     let user = |name: &str, token: &str, role| UserConfig {
         name: name.to_string(),
