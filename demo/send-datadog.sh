@@ -1,0 +1,12 @@
+#!/bin/sh
+# Sends a Datadog monitor webhook with the usual custom fields to a running klaxon.
+#   demo/send-datadog.sh KEY [resolved]
+# KLAXON_URL defaults to http://127.0.0.1:9800.
+set -eu
+here=$(dirname "$0")
+key=${1:?usage: $0 INTEGRATION_KEY [resolved]}
+payload=$here/payloads/datadog.json
+[ "${2:-}" = resolved ] && payload=$here/payloads/datadog-recovered.json
+curl -sS -H 'Content-Type: application/json' --data-binary "@$payload" \
+  "${KLAXON_URL:-http://127.0.0.1:9800}/v1/integrations/$key"
+echo
