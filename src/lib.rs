@@ -9,3 +9,4 @@ pub mod engine;
 pub mod ingest;
 pub mod protocol;
 pub mod store;
+pub mod tui;

@@ -12,8 +12,10 @@ use std::process::ExitCode;
     version,
     about = "Terminal-native on-call and incident response: an alert engine and its console in one binary",
     long_about = "Terminal-native on-call and incident response.\n\n\
-        With no command, klaxon starts its engine on the built-in default configuration \
-        (listening on 127.0.0.1:9800, data under the XDG data dir) and prints where to send alerts.\n\n\
+        With no command, klaxon opens its full-screen console on an embedded engine with the \
+        built-in default configuration (listening on 127.0.0.1:9800, data under the XDG data dir); \
+        the console shows where to send alerts. With --connect URL --token T the console works \
+        against a remote engine instead. `klaxon serve` runs the engine alone.\n\n\
         The scriptable verbs (send, incidents, show, ack, resolve, note, snooze, reassign) talk \
         to a running engine over its REST API; on the engine's own machine they find the URL, \
         the local admin token and the integration keys by themselves."
@@ -23,6 +25,8 @@ struct Command {
     engine: EngineFlags,
     #[command(flatten)]
     remote: RemoteFlags,
+    #[command(flatten)]
+    console: ConsoleFlags,
     #[command(subcommand)]
     verb: Option<Verb>,
 }
@@ -54,6 +58,30 @@ struct RemoteFlags {
         value_name = "TOKEN"
     )]
     token: Option<String>,
+}
+
+/// Flags of the console (`klaxon` with no command).
+#[derive(Args, Clone)]
+struct ConsoleFlags {
+    /// Open the console on a remote engine (http://host:9800) instead of an embedded one
+    #[arg(long, value_name = "URL")]
+    connect: Option<String>,
+    /// Who the embedded console acts as (a configured user; default: the local admin).
+    /// With --connect, the name shown for the token's user
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// Look, do not touch: no action that changes incidents
+    #[arg(long)]
+    read_only: bool,
+    /// Theme: default, dark, light, high-contrast, mono, a name in ~/.config/klaxon/themes, or a file
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Do not ring the terminal bell for new critical and error incidents
+    #[arg(long)]
+    no_bell: bool,
+    /// Click to select, wheel to scroll (the terminal's own text selection then needs Shift)
+    #[arg(long)]
+    mouse: bool,
 }
 
 #[derive(Subcommand)]
@@ -112,7 +140,17 @@ fn main() -> ExitCode {
         load: load.clone(),
     };
     let result = match command.verb {
-        None | Some(Verb::Serve) => cli::serve(&load),
+        None => klaxon::tui::run(klaxon::tui::Options {
+            load: load.clone(),
+            connect: command.console.connect.clone(),
+            token: command.remote.token.clone(),
+            user: command.console.user.clone(),
+            read_only: command.console.read_only,
+            theme: command.console.theme.clone(),
+            no_bell: command.console.no_bell,
+            mouse: command.console.mouse,
+        }),
+        Some(Verb::Serve) => cli::serve(&load),
         Some(Verb::Config {
             verb: ConfigVerb::Check { file },
         }) => cli::check_config(&file),

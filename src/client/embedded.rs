@@ -1,0 +1,198 @@
+//! The in-process client: the TUI and the engine share one process. Actions go straight to
+//! the [`EngineHandle`] as the configured user; events come from its broadcast channel.
+//! Depends on engine, config and protocol.
+
+use super::http::RestClient;
+use super::{ClientError, Endpoint, Link, Update};
+use crate::config::{Config, Role, UserConfig};
+use crate::domain::{Action, IncidentId};
+use crate::engine::{EngineError, EngineHandle};
+use crate::ingest::Source;
+use crate::protocol::{IncidentDetail, IncidentView, IntegrationView, ServerMessage};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+/// How many updates may wait for the TUI. When it is full the pump waits, the engine's
+/// broadcast buffer fills instead, and the pump resyncs from a fresh snapshot: ingest is
+/// never slowed down by a slow screen.
+const UPDATE_BUFFER: usize = 1024;
+
+#[derive(Clone)]
+pub struct EmbeddedClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: EngineHandle,
+    user: UserConfig,
+    address: SocketAddr,
+    integrations: Vec<IntegrationView>,
+    /// Talks to our own server for what only the REST API knows (escalation, for now).
+    rest: RestClient,
+}
+
+impl EmbeddedClient {
+    /// Starts pumping the engine's events; must run inside a tokio runtime.
+    pub fn start(
+        engine: EngineHandle,
+        address: SocketAddr,
+        user: UserConfig,
+        integrations: Vec<IntegrationView>,
+    ) -> (EmbeddedClient, mpsc::Receiver<Update>) {
+        let (sender, receiver) = mpsc::channel(UPDATE_BUFFER);
+        tokio::spawn(pump(engine.clone(), sender));
+        let rest = RestClient::new(&format!("http://{address}"), Some(user.token.clone()));
+        let client = EmbeddedClient {
+            inner: Arc::new(Inner {
+                engine,
+                user,
+                address,
+                integrations,
+                rest,
+            }),
+        };
+        (client, receiver)
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            address: format!("http://{}", self.inner.address),
+            user: self.inner.user.name.clone(),
+            embedded: true,
+        }
+    }
+
+    fn require_responder(&self) -> Result<(), ClientError> {
+        if self.inner.user.role < Role::Responder {
+            return Err(ClientError::Refused {
+                code: "forbidden".to_string(),
+                message: format!(
+                    "{} is a viewer and cannot act on incidents",
+                    self.inner.user.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn act(&self, id: IncidentId, action: Action) -> Result<IncidentView, ClientError> {
+        self.require_responder()?;
+        self.inner
+            .engine
+            .act(id, action, &self.inner.user.name)
+            .await
+            .map_err(engine_error)
+    }
+
+    /// The engine has no escalation command yet; the REST endpoint gives its answer, so the
+    /// TUI shows exactly what a script would get.
+    pub async fn escalate(&self, id: IncidentId) -> Result<IncidentView, ClientError> {
+        self.require_responder()?;
+        Ok(self
+            .inner
+            .rest
+            .act(id, "escalate", serde_json::json!({}))
+            .await?)
+    }
+
+    pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, ClientError> {
+        self.inner.engine.detail(id).await.map_err(engine_error)
+    }
+
+    pub fn integrations(&self) -> Vec<IntegrationView> {
+        self.inner.integrations.clone()
+    }
+}
+
+/// Where each configured integration receives alerts on `address` (what `GET
+/// /v1/integrations` shows an admin).
+pub fn integration_views(config: &Config, address: SocketAddr) -> Vec<IntegrationView> {
+    let mut views: Vec<IntegrationView> = config
+        .integrations
+        .iter()
+        .map(|integration| IntegrationView {
+            name: integration.name.clone(),
+            source: integration.source.as_str().to_string(),
+            service: integration.service.clone(),
+            key: Some(integration.key.clone()),
+            url: Some(match integration.source {
+                Source::Pagerduty => format!("http://{address}/v2/enqueue"),
+                _ => format!("http://{address}/v1/integrations/{}", integration.key),
+            }),
+        })
+        .collect();
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    views
+}
+
+fn engine_error(error: EngineError) -> ClientError {
+    let refused = |code: &str, error: &EngineError| ClientError::Refused {
+        code: code.to_string(),
+        message: error.to_string(),
+    };
+    match &error {
+        EngineError::NotFound(_) => refused("not_found", &error),
+        EngineError::Conflict(_) => refused("conflict", &error),
+        EngineError::Invalid(_) => refused("invalid", &error),
+        EngineError::Unavailable(_) => ClientError::Failed(error.to_string()),
+        EngineError::Stopped => ClientError::Disconnected(error.to_string()),
+    }
+}
+
+/// Forwards a snapshot and then every event; resubscribes (fresh snapshot) after a lag.
+async fn pump(engine: EngineHandle, updates: mpsc::Sender<Update>) {
+    let stopped = |reason: &str| {
+        Update::Link(Link::Stopped {
+            reason: reason.to_string(),
+        })
+    };
+    loop {
+        let Ok(subscription) = engine.subscribe().await else {
+            let _ = updates.send(stopped("the engine has stopped")).await;
+            return;
+        };
+        let mut events = subscription.events;
+        if let ServerMessage::Snapshot { incidents, .. } = subscription.snapshot {
+            if updates.send(Update::Snapshot(incidents)).await.is_err() {
+                return;
+            }
+        }
+        if updates.send(Update::Link(Link::Connected)).await.is_err() {
+            return;
+        }
+        loop {
+            let update = match events.recv().await {
+                Ok(event) => match &event.message {
+                    ServerMessage::IncidentOpened {
+                        incident, timeline, ..
+                    } => Update::Incident {
+                        incident: incident.clone(),
+                        timeline: timeline.clone(),
+                        opened: true,
+                    },
+                    ServerMessage::IncidentChanged {
+                        incident, timeline, ..
+                    } => Update::Incident {
+                        incident: incident.clone(),
+                        timeline: timeline.clone(),
+                        opened: false,
+                    },
+                    _ => continue,
+                },
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "the console fell behind; resyncing");
+                    break;
+                }
+                Err(RecvError::Closed) => {
+                    let _ = updates.send(stopped("the engine has stopped")).await;
+                    return;
+                }
+            };
+            if updates.send(update).await.is_err() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! Everything the console knows and shows: incidents in sort order, the filtered rows, the
+//! selection, the screen and input mode, the link state. Changed only by `update`; views
+//! read it. Derived data (rows, counts) is recomputed lazily, at most once per frame, by
+//! [`State::settle`]. Pure: time comes in as a value.
+
+use super::action::Action;
+use super::filter::{haystack, Query};
+use super::keymap::Keymap;
+use super::theme::Theme;
+use crate::client::{Endpoint, Link};
+use crate::domain::{IncidentId, IncidentStatus, Severity};
+use crate::protocol::{IncidentDetail, IncidentView, IntegrationView};
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// Rows above the queue's first incident: the tab line and the table header.
+pub const QUEUE_TOP: u16 = 2;
+/// Rows below it: the status bar and the hint (or prompt) line.
+pub const QUEUE_BOTTOM: u16 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Open,
+    Triggered,
+    Acknowledged,
+    Resolved,
+    All,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Open,
+        Tab::Triggered,
+        Tab::Acknowledged,
+        Tab::Resolved,
+        Tab::All,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::Open => "open",
+            Tab::Triggered => "triggered",
+            Tab::Acknowledged => "acknowledged",
+            Tab::Resolved => "resolved",
+            Tab::All => "all",
+        }
+    }
+
+    pub fn includes(self, status: IncidentStatus) -> bool {
+        match self {
+            Tab::Open => status.is_open(),
+            Tab::Triggered => status == IncidentStatus::Triggered,
+            Tab::Acknowledged => status == IncidentStatus::Acknowledged,
+            Tab::Resolved => status == IncidentStatus::Resolved,
+            Tab::All => true,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Tab> {
+        Tab::ALL
+            .into_iter()
+            .find(|tab| tab.name().starts_with(name) && !name.is_empty())
+    }
+
+    fn offset(self, by: isize) -> Tab {
+        let index = Tab::ALL.iter().position(|tab| *tab == self).unwrap_or(0) as isize;
+        Tab::ALL[(index + by).rem_euclid(Tab::ALL.len() as isize) as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Worst first, then newest first: the default.
+    Severity,
+    Newest,
+    Oldest,
+    Id,
+    /// Triggered, acknowledged, resolved; then by severity.
+    Status,
+}
+
+/// A total order: ties end on the id, so every incident has one place.
+type SortKey = (u8, i64, u64);
+
+impl Sort {
+    pub const ALL: [Sort; 5] = [
+        Sort::Severity,
+        Sort::Newest,
+        Sort::Oldest,
+        Sort::Id,
+        Sort::Status,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sort::Severity => "severity",
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Id => "id",
+            Sort::Status => "status",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Sort> {
+        match name {
+            "age" => Some(Sort::Newest),
+            "sev" => Some(Sort::Severity),
+            _ => Sort::ALL.into_iter().find(|sort| sort.name() == name),
+        }
+    }
+
+    fn key(self, incident: &IncidentView) -> SortKey {
+        let created = incident.created_at.timestamp_millis();
+        let newest_id = u64::MAX - incident.id;
+        match self {
+            Sort::Severity => (incident.severity as u8, -created, newest_id),
+            Sort::Newest => (0, -created, newest_id),
+            Sort::Oldest => (0, created, incident.id),
+            Sort::Id => (0, 0, incident.id),
+            Sort::Status => (
+                status_rank(incident.status),
+                incident.severity as i64,
+                newest_id,
+            ),
+        }
+    }
+}
+
+fn status_rank(status: IncidentStatus) -> u8 {
+    match status {
+        IncidentStatus::Triggered => 0,
+        IncidentStatus::Acknowledged => 1,
+        IncidentStatus::Resolved => 2,
+    }
+}
+
+/// An incident with what filtering needs, computed once per change.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub incident: IncidentView,
+    pub haystack: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    Queue,
+    Detail(Box<DetailView>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailView {
+    pub id: IncidentId,
+    pub detail: Option<IncidentDetail>,
+    pub error: Option<String>,
+    /// First line shown; views clamp it to the content.
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help { scroll: usize },
+    Input(Input),
+    Confirm { action: Action, id: IncidentId },
+}
+
+/// A line being typed at the bottom of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub purpose: Purpose,
+    pub text: String,
+    /// In characters.
+    pub cursor: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// The filter before editing started, restored by Esc.
+    Filter {
+        before: String,
+    },
+    Command,
+    Note(IncidentId),
+    Snooze(IncidentId),
+    Reassign(IncidentId),
+}
+
+impl Input {
+    pub fn new(purpose: Purpose, text: &str) -> Input {
+        Input {
+            purpose,
+            text: text.to_string(),
+            cursor: text.chars().count(),
+        }
+    }
+
+    /// What is shown before the text.
+    pub fn prompt(&self) -> String {
+        match &self.purpose {
+            Purpose::Filter { .. } => "/".to_string(),
+            Purpose::Command => ":".to_string(),
+            Purpose::Note(id) => format!("note on #{id}: "),
+            Purpose::Snooze(id) => format!("snooze #{id} for (30m, 2h): "),
+            Purpose::Reassign(id) => format!("assign #{id} to: "),
+        }
+    }
+}
+
+/// A short message in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+    pub until: DateTime<Utc>,
+}
+
+pub struct State {
+    entries: HashMap<IncidentId, Entry>,
+    /// Every incident, in sort order.
+    order: Vec<(SortKey, IncidentId)>,
+    /// The rows of the queue: the tab and filter applied to `order`.
+    visible: Vec<IncidentId>,
+    open_by_severity: [usize; 4],
+    tab_counts: [usize; 5],
+    /// `visible` and the counts need recomputing.
+    stale: bool,
+    pub cursor: usize,
+    pub selected: Option<IncidentId>,
+    /// First row shown.
+    pub offset: usize,
+    /// Rows the queue has on screen, from the last resize.
+    pub page: usize,
+    pub width: u16,
+    pub height: u16,
+    pub tab: Tab,
+    sort: Sort,
+    pub filter_text: String,
+    query: Query,
+    pub screen: Screen,
+    pub mode: Mode,
+    pub link: Link,
+    pub endpoint: Endpoint,
+    pub integrations: Vec<IntegrationView>,
+    pub now: DateTime<Utc>,
+    pub flash: Option<Flash>,
+    /// New critical/error incidents not yet looked at: highlighted.
+    pub unseen: HashSet<IncidentId>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub read_only: bool,
+    pub bell: bool,
+    pub mouse: bool,
+    /// The first snapshot has arrived.
+    pub synced: bool,
+    /// Actions sent and not yet answered.
+    pub in_flight: usize,
+}
+
+impl State {
+    pub fn new(endpoint: Endpoint, keymap: Keymap, theme: Theme, now: DateTime<Utc>) -> State {
+        State {
+            entries: HashMap::new(),
+            order: Vec::new(),
+            visible: Vec::new(),
+            open_by_severity: [0; 4],
+            tab_counts: [0; 5],
+            stale: false,
+            cursor: 0,
+            selected: None,
+            offset: 0,
+            page: 20,
+            width: 80,
+            height: 24,
+            tab: Tab::Open,
+            sort: Sort::Severity,
+            filter_text: String::new(),
+            query: Query::default(),
+            screen: Screen::Queue,
+            mode: Mode::Normal,
+            link: Link::Connecting { attempt: 1 },
+            endpoint,
+            integrations: Vec::new(),
+            now,
+            flash: None,
+            unseen: HashSet::new(),
+            keymap,
+            theme,
+            read_only: false,
+            bell: true,
+            mouse: false,
+            synced: false,
+            in_flight: 0,
+        }
+    }
+
+    pub fn incident(&self, id: IncidentId) -> Option<&IncidentView> {
+        self.entries.get(&id).map(|entry| &entry.incident)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The queue's rows (call [`settle`](Self::settle) first).
+    pub fn visible(&self) -> &[IncidentId] {
+        &self.visible
+    }
+
+    pub fn open_by_severity(&self, severity: Severity) -> usize {
+        self.open_by_severity[severity as usize]
+    }
+
+    pub fn tab_count(&self, tab: Tab) -> usize {
+        self.tab_counts[tab as usize]
+    }
+
+    pub fn sort(&self) -> Sort {
+        self.sort
+    }
+
+    pub fn set_sort(&mut self, sort: Sort) {
+        if sort != self.sort {
+            self.sort = sort;
+            self.resort();
+        }
+    }
+
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter_text = text.to_string();
+        self.query = Query::parse(text);
+        self.stale = true;
+    }
+
+    pub fn set_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+        self.stale = true;
+    }
+
+    pub fn shift_tab(&mut self, by: isize) {
+        self.set_tab(self.tab.offset(by));
+    }
+
+    /// Replaces everything (a snapshot); returns the ids that were not known before.
+    pub fn replace_all(&mut self, incidents: Vec<IncidentView>) -> Vec<IncidentId> {
+        let fresh: Vec<IncidentId> = incidents
+            .iter()
+            .map(|incident| incident.id)
+            .filter(|id| !self.entries.contains_key(id))
+            .collect();
+        self.entries = incidents
+            .into_iter()
+            .map(|incident| {
+                let entry = Entry {
+                    haystack: haystack(&incident),
+                    incident,
+                };
+                (entry.incident.id, entry)
+            })
+            .collect();
+        self.unseen.retain(|id| self.entries.contains_key(id));
+        self.resort();
+        fresh
+    }
+
+    /// Adds or replaces one incident, keeping the order without a full sort.
+    pub fn upsert(&mut self, incident: IncidentView) {
+        let id = incident.id;
+        let key = self.sort.key(&incident);
+        if let Some(old) = self.entries.get(&id) {
+            let old_key = self.sort.key(&old.incident);
+            if old_key != key {
+                if let Ok(index) = self.order.binary_search(&(old_key, id)) {
+                    self.order.remove(index);
+                }
+                let index = self.order.binary_search(&(key, id)).unwrap_or_else(|at| at);
+                self.order.insert(index, (key, id));
+            }
+        } else {
+            let index = self.order.binary_search(&(key, id)).unwrap_or_else(|at| at);
+            self.order.insert(index, (key, id));
+        }
+        let entry = Entry {
+            haystack: haystack(&incident),
+            incident,
+        };
+        self.entries.insert(id, entry);
+        self.stale = true;
+    }
+
+    fn resort(&mut self) {
+        let sort = self.sort;
+        self.order = self
+            .entries
+            .values()
+            .map(|entry| (sort.key(&entry.incident), entry.incident.id))
+            .collect();
+        self.order.sort_unstable();
+        self.stale = true;
+    }
+
+    /// Marks derived data stale (after a tick, a snoozed incident may wake, say).
+    pub fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// Recomputes the rows and counts if anything changed, and keeps the selection on the
+    /// same incident where it can (else at the same place).
+    pub fn settle(&mut self) {
+        if self.stale {
+            self.stale = false;
+            let mut visible = Vec::with_capacity(self.visible.len().max(16));
+            let mut open = [0; 4];
+            let mut tabs = [0; 5];
+            let filtering = !self.query.is_empty();
+            for (_, id) in &self.order {
+                let entry = &self.entries[id];
+                let incident = &entry.incident;
+                if filtering && !self.query.matches(incident, &entry.haystack, self.now) {
+                    if incident.status.is_open() {
+                        open[incident.severity as usize] += 1;
+                    }
+                    continue;
+                }
+                if incident.status.is_open() {
+                    open[incident.severity as usize] += 1;
+                }
+                for tab in Tab::ALL {
+                    if tab.includes(incident.status) {
+                        tabs[tab as usize] += 1;
+                    }
+                }
+                if self.tab.includes(incident.status) {
+                    visible.push(*id);
+                }
+            }
+            self.visible = visible;
+            self.open_by_severity = open;
+            self.tab_counts = tabs;
+            if let Some(selected) = self.selected {
+                // Look near the old place first: most changes move nothing.
+                let near = self.visible.get(self.cursor) == Some(&selected);
+                if !near {
+                    if let Some(index) = self.visible.iter().position(|id| *id == selected) {
+                        self.cursor = index;
+                    }
+                }
+            }
+        }
+        self.cursor = self.cursor.min(self.visible.len().saturating_sub(1));
+        self.selected = self.visible.get(self.cursor).copied();
+        let page = self.page.max(1);
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + page {
+            self.offset = self.cursor + 1 - page;
+        }
+        let last_page_start = self.visible.len().saturating_sub(page);
+        self.offset = self.offset.min(last_page_start);
+    }
+
+    /// Moves the cursor by `delta` rows (clamped).
+    pub fn move_cursor(&mut self, delta: isize) {
+        self.settle();
+        let last = self.visible.len().saturating_sub(1) as isize;
+        self.cursor = (self.cursor as isize + delta).clamp(0, last.max(0)) as usize;
+        self.selected = self.visible.get(self.cursor).copied();
+        self.settle();
+    }
+
+    /// The incident that actions apply to: the one shown, else the selected one.
+    pub fn target(&self) -> Option<IncidentId> {
+        match &self.screen {
+            Screen::Detail(detail) => Some(detail.id),
+            Screen::Queue => self.selected,
+        }
+    }
+
+    /// The URL of the first integration in the generic format, for "send a test alert".
+    pub fn test_alert_url(&self) -> Option<&str> {
+        self.integrations
+            .iter()
+            .find(|integration| integration.source == "generic")
+            .and_then(|integration| integration.url.as_deref())
+    }
+}

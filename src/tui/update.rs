@@ -1,0 +1,764 @@
+//! `update(state, message) -> effects`: the console's whole behaviour as one pure function.
+//! Keys become [`Action`]s through the keymap; actions, `:` commands, engine updates and
+//! answers change the [`State`]; anything that must touch the outside world (the engine,
+//! the terminal, files) is returned as an [`Effect`] for the runtime to carry out.
+
+use super::action::Action;
+use super::file_error::closest;
+use super::keymap::{Code, Key};
+use super::state::{DetailView, Flash, Input, Mode, Purpose, Screen, Sort, State, Tab, QUEUE_TOP};
+use super::theme::Theme;
+use crate::client::{ClientError, Link, Update};
+use crate::domain::{self, IncidentId, Severity};
+use crate::protocol::{IncidentDetail, IncidentView, IntegrationView, TimelineView};
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Key(KeyEvent),
+    /// A mouse click on a screen row.
+    Click {
+        row: u16,
+    },
+    /// The mouse wheel: positive is down.
+    Scroll(isize),
+    Intent(Action),
+    /// Pasted text: goes into an open prompt as if typed (line breaks become spaces).
+    Paste(String),
+    /// A `:` command line as typed, without the colon.
+    Command(String),
+    Client(Update),
+    Tick(DateTime<Utc>),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Acted {
+        id: IncidentId,
+        what: &'static str,
+        result: Result<IncidentView, ClientError>,
+    },
+    DetailLoaded {
+        id: IncidentId,
+        result: Result<IncidentDetail, ClientError>,
+    },
+    ThemeLoaded(Result<Theme, String>),
+    Integrations(Vec<IntegrationView>),
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Act {
+        id: IncidentId,
+        action: domain::Action,
+        /// Past tense for messages: "acknowledged".
+        what: &'static str,
+    },
+    Escalate(IncidentId),
+    LoadDetail(IncidentId),
+    LoadTheme(String),
+    LoadIntegrations,
+    Bell,
+    /// Clear and redraw everything.
+    Redraw,
+    Suspend,
+    SetMouse(bool),
+    Quit,
+}
+
+const FLASH_SECONDS: i64 = 5;
+const ERROR_SECONDS: i64 = 15;
+
+pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match message {
+        Message::Key(event) => {
+            if let Some(key) = Key::from_event(&event) {
+                key_pressed(state, key, &mut effects);
+            }
+        }
+        Message::Click { row } => {
+            if matches!(state.screen, Screen::Queue)
+                && matches!(state.mode, Mode::Normal)
+                && row >= QUEUE_TOP
+            {
+                state.settle();
+                let index = state.offset + (row - QUEUE_TOP) as usize;
+                if index < state.visible().len() {
+                    state.cursor = index;
+                    state.selected = Some(state.visible()[index]);
+                    mark_seen(state);
+                }
+            }
+        }
+        Message::Scroll(delta) => match &mut state.screen {
+            Screen::Detail(detail) => {
+                detail.scroll = (detail.scroll as isize + delta).max(0) as usize
+            }
+            Screen::Queue => {
+                state.move_cursor(delta);
+                mark_seen(state);
+            }
+        },
+        Message::Intent(action) => perform(state, action, &mut effects),
+        Message::Paste(text) => {
+            if let Mode::Input(_) = state.mode {
+                for character in text.chars() {
+                    let character = if character.is_control() {
+                        ' '
+                    } else {
+                        character
+                    };
+                    if let Mode::Input(input) = state.mode.clone() {
+                        edit(state, input, Key::char(character), &mut effects);
+                    }
+                }
+            }
+        }
+        Message::Command(line) => command(state, &line, &mut effects),
+        Message::Client(update) => client_update(state, update, &mut effects),
+        Message::Tick(now) => {
+            state.now = now;
+            if state.flash.as_ref().is_some_and(|flash| flash.until <= now) {
+                state.flash = None;
+            }
+            // Snoozes end and `status:snoozed` changes with time.
+            if !state.filter_text.is_empty() {
+                state.invalidate();
+            }
+        }
+        Message::Resize { width, height } => {
+            state.width = width;
+            state.height = height;
+            state.page = height
+                .saturating_sub(QUEUE_TOP + super::state::QUEUE_BOTTOM)
+                .max(1) as usize;
+            state.settle();
+        }
+        Message::Acted { id, what, result } => {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            match result {
+                Ok(incident) => {
+                    let title = incident.title.clone();
+                    apply_incident(state, incident, Vec::new(), false, &mut effects);
+                    flash(
+                        state,
+                        format!("#{id} {what}: {}", super::text::sanitize(&title)),
+                        false,
+                    );
+                }
+                Err(error) => flash(state, format!("#{id} not {what}: {error}"), true),
+            }
+        }
+        Message::DetailLoaded { id, result } => {
+            if let Screen::Detail(detail) = &mut state.screen {
+                if detail.id == id {
+                    match result {
+                        Ok(loaded) => {
+                            detail.detail = Some(loaded);
+                            detail.error = None;
+                        }
+                        Err(error) => detail.error = Some(error.to_string()),
+                    }
+                }
+            }
+        }
+        Message::ThemeLoaded(result) => match result {
+            Ok(theme) => {
+                let name = theme.name.clone();
+                state.theme = if Theme::no_colour_requested() {
+                    theme.without_colour()
+                } else {
+                    theme
+                };
+                flash(state, format!("theme {name}"), false);
+            }
+            Err(error) => flash(state, error, true),
+        },
+        Message::Integrations(integrations) => state.integrations = integrations,
+    }
+    effects
+}
+
+fn flash(state: &mut State, text: String, error: bool) {
+    let seconds = if error { ERROR_SECONDS } else { FLASH_SECONDS };
+    state.flash = Some(Flash {
+        text,
+        error,
+        until: state.now + chrono::Duration::seconds(seconds),
+    });
+}
+
+fn mark_seen(state: &mut State) {
+    if let Some(id) = state.target() {
+        state.unseen.remove(&id);
+    }
+}
+
+fn key_pressed(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
+    match state.mode.clone() {
+        Mode::Input(input) => edit(state, input, key, effects),
+        Mode::Confirm { action, id } => {
+            state.mode = Mode::Normal;
+            if key == Key::char('y') || key == Key::char('Y') {
+                carry_out(state, action, id, effects);
+            } else {
+                flash(state, format!("#{id}: {} cancelled", action.name()), false);
+            }
+        }
+        Mode::Help { scroll } => {
+            let action = state.keymap.action(&key);
+            match action {
+                Some(Action::SelectNext) => state.mode = Mode::Help { scroll: scroll + 1 },
+                Some(Action::SelectPrevious) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
+                Some(Action::PageDown) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll + state.page,
+                    }
+                }
+                Some(Action::PageUp) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll.saturating_sub(state.page),
+                    }
+                }
+                Some(Action::Suspend | Action::Redraw) => perform(state, action.unwrap(), effects),
+                // Any other key closes the help, as people expect.
+                _ => state.mode = Mode::Normal,
+            }
+        }
+        Mode::Normal => match state.keymap.action(&key) {
+            Some(action) => perform(state, action, effects),
+            None => {
+                if key != Key::plain(Code::Esc) {
+                    let help = state
+                        .keymap
+                        .keys(Action::Help)
+                        .first()
+                        .map(|key| key.to_string());
+                    let hint = help.map_or(String::new(), |help| format!(" ({help} for help)"));
+                    flash(state, format!("{key} does nothing here{hint}"), false);
+                }
+            }
+        },
+    }
+}
+
+/// Line editing shared by every prompt.
+fn edit(state: &mut State, mut input: Input, key: Key, effects: &mut Vec<Effect>) {
+    let length = input.text.chars().count();
+    let byte = |text: &str, at: usize| {
+        text.char_indices()
+            .nth(at)
+            .map_or(text.len(), |(index, _)| index)
+    };
+    let mut changed = false;
+    match (key.code, key.ctrl, key.alt) {
+        (Code::Enter, _, _) => {
+            state.mode = Mode::Normal;
+            submit(state, input, effects);
+            return;
+        }
+        (Code::Esc, _, _) | (Code::Char('c'), true, _) => {
+            state.mode = Mode::Normal;
+            if let Purpose::Filter { before } = &input.purpose {
+                let before = before.clone();
+                state.set_filter(&before);
+            } else if let Purpose::Note(id) = input.purpose {
+                if !input.text.trim().is_empty() {
+                    flash(state, format!("note on #{id} discarded"), false);
+                }
+            }
+            return;
+        }
+        (Code::Backspace, _, _) | (Code::Char('h'), true, _) => {
+            if input.cursor > 0 {
+                let at = byte(&input.text, input.cursor - 1);
+                input.text.remove(at);
+                input.cursor -= 1;
+                changed = true;
+            } else if input.text.is_empty() {
+                // Backspace on an empty prompt leaves it, like vim's command line.
+                state.mode = Mode::Normal;
+                if let Purpose::Filter { .. } = input.purpose {
+                    state.set_filter("");
+                }
+                return;
+            }
+        }
+        (Code::Delete, _, _) | (Code::Char('d'), true, _) if input.cursor < length => {
+            let at = byte(&input.text, input.cursor);
+            input.text.remove(at);
+            changed = true;
+        }
+        (Code::Left, _, _) | (Code::Char('b'), true, _) => {
+            input.cursor = input.cursor.saturating_sub(1)
+        }
+        (Code::Right, _, _) | (Code::Char('f'), true, _) => {
+            input.cursor = (input.cursor + 1).min(length)
+        }
+        (Code::Home, _, _) | (Code::Char('a'), true, _) => input.cursor = 0,
+        (Code::End, _, _) | (Code::Char('e'), true, _) => input.cursor = length,
+        (Code::Char('u'), true, _) => {
+            let at = byte(&input.text, input.cursor);
+            input.text.replace_range(..at, "");
+            input.cursor = 0;
+            changed = true;
+        }
+        (Code::Char('w'), true, _) => {
+            let end = byte(&input.text, input.cursor);
+            let before = &input.text[..end];
+            let start = before.trim_end().rfind(' ').map_or(0, |index| index + 1);
+            let removed = input.text[start..end].chars().count();
+            input.text.replace_range(start..end, "");
+            input.cursor -= removed;
+            changed = true;
+        }
+        (Code::Char(character), false, false) => {
+            let at = byte(&input.text, input.cursor);
+            input.text.insert(at, character);
+            input.cursor += 1;
+            changed = true;
+        }
+        _ => {}
+    }
+    if changed {
+        if let Purpose::Filter { .. } = input.purpose {
+            state.set_filter(&input.text);
+        }
+    }
+    state.mode = Mode::Input(input);
+}
+
+fn submit(state: &mut State, input: Input, effects: &mut Vec<Effect>) {
+    let text = input.text.trim().to_string();
+    match input.purpose {
+        Purpose::Filter { .. } => state.set_filter(&text),
+        Purpose::Command => command(state, &text, effects),
+        Purpose::Note(id) => {
+            if text.is_empty() {
+                flash(state, format!("empty note on #{id} not sent"), false);
+            } else {
+                send(
+                    state,
+                    id,
+                    domain::Action::Note {
+                        text: input.text.trim().to_string(),
+                    },
+                    "noted",
+                    effects,
+                );
+            }
+        }
+        Purpose::Snooze(id) => match parse_duration(&text) {
+            Ok(duration) => {
+                let until = state.now + duration;
+                send(
+                    state,
+                    id,
+                    domain::Action::Snooze { until },
+                    "snoozed",
+                    effects,
+                );
+            }
+            Err(message) => {
+                flash(state, message, true);
+                state.mode = Mode::Input(Input::new(Purpose::Snooze(id), &input.text));
+            }
+        },
+        Purpose::Reassign(id) => {
+            if text.is_empty() {
+                flash(state, format!("#{id} not reassigned: no name given"), true);
+            } else {
+                send(
+                    state,
+                    id,
+                    domain::Action::Reassign { to: text },
+                    "reassigned",
+                    effects,
+                );
+            }
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let parsed = humantime::parse_duration(text)
+        .map_err(|error| format!("{text:?} is not a duration like 30m or 2h: {error}"))?;
+    if parsed.is_zero() {
+        return Err("a snooze must last a while: try 30m".to_string());
+    }
+    chrono::Duration::from_std(parsed).map_err(|_| format!("{text} is too long"))
+}
+
+fn send(
+    state: &mut State,
+    id: IncidentId,
+    action: domain::Action,
+    what: &'static str,
+    effects: &mut Vec<Effect>,
+) {
+    state.in_flight += 1;
+    state.unseen.remove(&id);
+    effects.push(Effect::Act { id, action, what });
+}
+
+/// An action's effect once confirmed (or when it needs no confirmation).
+fn carry_out(state: &mut State, action: Action, id: IncidentId, effects: &mut Vec<Effect>) {
+    match action {
+        Action::Acknowledge => send(
+            state,
+            id,
+            domain::Action::Acknowledge,
+            "acknowledged",
+            effects,
+        ),
+        Action::Resolve => send(state, id, domain::Action::Resolve, "resolved", effects),
+        Action::Escalate => {
+            state.in_flight += 1;
+            effects.push(Effect::Escalate(id));
+        }
+        Action::Annotate => state.mode = Mode::Input(Input::new(Purpose::Note(id), "")),
+        Action::Snooze => state.mode = Mode::Input(Input::new(Purpose::Snooze(id), "")),
+        Action::Reassign => state.mode = Mode::Input(Input::new(Purpose::Reassign(id), "")),
+        _ => {}
+    }
+}
+
+/// Whether an action that changes incidents may run; says why not.
+fn allowed(state: &mut State, action: Action) -> bool {
+    if action.changes_incidents() && (state.read_only || !state.keymap.allows(action)) {
+        flash(state, format!("read-only: {} is off", action.name()), true);
+        return false;
+    }
+    true
+}
+
+fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    match action {
+        Action::SelectNext
+        | Action::SelectPrevious
+        | Action::PageDown
+        | Action::PageUp
+        | Action::SelectFirst
+        | Action::SelectLast => {
+            let page = state.page as isize;
+            let delta = match action {
+                Action::SelectNext => 1,
+                Action::SelectPrevious => -1,
+                Action::PageDown => page,
+                Action::PageUp => -page,
+                Action::SelectFirst => isize::MIN / 2,
+                _ => isize::MAX / 2,
+            };
+            match &mut state.screen {
+                Screen::Detail(detail) => {
+                    detail.scroll = (detail.scroll as isize).saturating_add(delta).max(0) as usize;
+                }
+                Screen::Queue => {
+                    state.move_cursor(delta);
+                    mark_seen(state);
+                }
+            }
+        }
+        Action::OpenDetail => {
+            state.settle();
+            if let (Screen::Queue, Some(id)) = (&state.screen, state.selected) {
+                open_detail(state, id, effects);
+            }
+        }
+        Action::Back => match state.screen {
+            Screen::Detail(_) => state.screen = Screen::Queue,
+            Screen::Queue if !state.filter_text.is_empty() => {
+                state.set_filter("");
+                flash(state, "filter cleared".to_string(), false);
+            }
+            Screen::Queue => {}
+        },
+        Action::NextTab => state.shift_tab(1),
+        Action::PreviousTab => state.shift_tab(-1),
+        Action::CycleSort => {
+            let index = Sort::ALL
+                .iter()
+                .position(|sort| *sort == state.sort())
+                .unwrap_or(0);
+            let next = Sort::ALL[(index + 1) % Sort::ALL.len()];
+            state.set_sort(next);
+            flash(state, format!("sorted by {}", next.name()), false);
+        }
+        Action::Filter => {
+            if !matches!(state.screen, Screen::Queue) {
+                state.screen = Screen::Queue;
+            }
+            let before = state.filter_text.clone();
+            state.mode = Mode::Input(Input::new(
+                Purpose::Filter {
+                    before: before.clone(),
+                },
+                &before,
+            ));
+        }
+        Action::CommandLine => state.mode = Mode::Input(Input::new(Purpose::Command, "")),
+        Action::Help => state.mode = Mode::Help { scroll: 0 },
+        Action::Acknowledge
+        | Action::Annotate
+        | Action::Resolve
+        | Action::Snooze
+        | Action::Reassign
+        | Action::Escalate => {
+            if !allowed(state, action) {
+                return;
+            }
+            state.settle();
+            let Some(id) = state.target() else {
+                flash(
+                    state,
+                    format!("no incident selected to {}", action.name()),
+                    true,
+                );
+                return;
+            };
+            if state.keymap.confirms(action) {
+                state.mode = Mode::Confirm { action, id };
+            } else {
+                carry_out(state, action, id, effects);
+            }
+        }
+        Action::Redraw => effects.push(Effect::Redraw),
+        Action::Suspend => effects.push(Effect::Suspend),
+        Action::Quit => effects.push(Effect::Quit),
+    }
+}
+
+fn open_detail(state: &mut State, id: IncidentId, effects: &mut Vec<Effect>) {
+    state.unseen.remove(&id);
+    state.screen = Screen::Detail(Box::new(DetailView {
+        id,
+        detail: None,
+        error: None,
+        scroll: 0,
+    }));
+    effects.push(Effect::LoadDetail(id));
+}
+
+/// `:` commands: every action by name, plus the ones that take arguments.
+fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
+    let line = line.trim().trim_start_matches(':');
+    let (word, rest) = match line.split_once(char::is_whitespace) {
+        Some((word, rest)) => (word, rest.trim()),
+        None => (line, ""),
+    };
+    if word.is_empty() {
+        return;
+    }
+    // An explicit `#42` or `42` first argument names the incident; else the selection.
+    let (explicit, after_id) = {
+        let (first, remainder) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        match first.trim_start_matches('#').parse::<IncidentId>() {
+            Ok(id) => (Some(id), remainder.trim()),
+            Err(_) => (None, rest),
+        }
+    };
+    let acting = |name: &str| -> Option<Action> {
+        match name {
+            "ack" | "acknowledge" => Some(Action::Acknowledge),
+            "resolve" | "res" => Some(Action::Resolve),
+            "escalate" => Some(Action::Escalate),
+            "note" | "annotate" | "comment" => Some(Action::Annotate),
+            "snooze" => Some(Action::Snooze),
+            "reassign" | "assign" => Some(Action::Reassign),
+            _ => None,
+        }
+    };
+    if let Some(action) = acting(word) {
+        if !allowed(state, action) {
+            return;
+        }
+        state.settle();
+        let Some(id) = explicit.or_else(|| state.target()) else {
+            flash(
+                state,
+                format!("{word}: which incident? try :{word} 42"),
+                true,
+            );
+            return;
+        };
+        match action {
+            Action::Annotate if !after_id.is_empty() => send(
+                state,
+                id,
+                domain::Action::Note {
+                    text: after_id.to_string(),
+                },
+                "noted",
+                effects,
+            ),
+            Action::Snooze if !after_id.is_empty() => {
+                submit(state, Input::new(Purpose::Snooze(id), after_id), effects)
+            }
+            Action::Reassign if !after_id.is_empty() => {
+                submit(state, Input::new(Purpose::Reassign(id), after_id), effects)
+            }
+            // Typed out in full, so no y/n on top.
+            other => carry_out(state, other, id, effects),
+        }
+        return;
+    }
+    match word {
+        "q" | "quit" | "exit" | "q!" => effects.push(Effect::Quit),
+        "filter" => state.set_filter(rest),
+        "sort" => match Sort::from_name(rest) {
+            Some(sort) => {
+                state.set_sort(sort);
+                flash(state, format!("sorted by {}", sort.name()), false);
+            }
+            None => {
+                let names: Vec<&str> = Sort::ALL.iter().map(|sort| sort.name()).collect();
+                flash(state, format!("sort by what? {}", names.join(", ")), true);
+            }
+        },
+        "tab" => match Tab::from_name(rest) {
+            Some(tab) => state.set_tab(tab),
+            None => flash(
+                state,
+                "tab: open, triggered, acknowledged, resolved or all".to_string(),
+                true,
+            ),
+        },
+        "theme" if !rest.is_empty() => effects.push(Effect::LoadTheme(rest.to_string())),
+        "theme" => flash(
+            state,
+            format!(
+                "theme {} (try :theme dark, light, high-contrast, mono, default)",
+                state.theme.name
+            ),
+            false,
+        ),
+        "bell" | "mouse" => {
+            let on = match rest {
+                "on" | "" => true,
+                "off" => false,
+                _ => {
+                    flash(state, format!("{word} on or {word} off?"), true);
+                    return;
+                }
+            };
+            if word == "bell" {
+                state.bell = on;
+            } else {
+                state.mouse = on;
+                effects.push(Effect::SetMouse(on));
+            }
+            flash(
+                state,
+                format!("{word} {}", if on { "on" } else { "off" }),
+                false,
+            );
+        }
+        "open" | "show" => match explicit {
+            Some(id) => open_detail(state, id, effects),
+            None => flash(
+                state,
+                format!("{word} which incident? try :{word} 42"),
+                true,
+            ),
+        },
+        name => match Action::from_name(name) {
+            Some(action) => perform(state, action, effects),
+            None => {
+                let mut names: Vec<&str> = Action::ALL.iter().map(|action| action.name()).collect();
+                names.extend([
+                    "ack", "note", "quit", "filter", "sort", "tab", "theme", "bell", "mouse",
+                    "open",
+                ]);
+                let hint = closest(name, names)
+                    .map_or(String::new(), |close| format!(" (did you mean {close}?)"));
+                flash(state, format!("unknown command {name:?}{hint}"), true);
+            }
+        },
+    }
+}
+
+fn alarming(incident: &IncidentView) -> bool {
+    incident.status.is_open() && incident.severity <= Severity::Error
+}
+
+fn client_update(state: &mut State, update: Update, effects: &mut Vec<Effect>) {
+    match update {
+        Update::Snapshot(incidents) => {
+            let first = !state.synced;
+            let alarming_ids: std::collections::HashSet<IncidentId> = incidents
+                .iter()
+                .filter(|incident| alarming(incident))
+                .map(|incident| incident.id)
+                .collect();
+            let fresh = state.replace_all(incidents);
+            state.synced = true;
+            if !first {
+                // Opened while the link was down: as new as if they had arrived live.
+                let missed: Vec<IncidentId> = fresh
+                    .into_iter()
+                    .filter(|id| alarming_ids.contains(id))
+                    .collect();
+                if !missed.is_empty() && state.bell {
+                    effects.push(Effect::Bell);
+                }
+                state.unseen.extend(missed);
+                if let Screen::Detail(detail) = &state.screen {
+                    effects.push(Effect::LoadDetail(detail.id));
+                }
+            }
+            state.unseen.retain(|id| alarming_ids.contains(id));
+        }
+        Update::Incident {
+            incident,
+            timeline,
+            opened,
+        } => apply_incident(state, incident, timeline, opened, effects),
+        Update::Link(link) => {
+            if matches!(link, Link::Connected) && !state.link.is_up() && state.synced {
+                effects.push(Effect::LoadIntegrations);
+            }
+            state.link = link;
+        }
+    }
+}
+
+fn apply_incident(
+    state: &mut State,
+    incident: IncidentView,
+    timeline: Vec<TimelineView>,
+    opened: bool,
+    effects: &mut Vec<Effect>,
+) {
+    let id = incident.id;
+    if opened && alarming(&incident) && state.incident(id).is_none() {
+        state.unseen.insert(id);
+        if state.bell {
+            effects.push(Effect::Bell);
+        }
+    }
+    if !alarming(&incident) || incident.status != crate::domain::IncidentStatus::Triggered {
+        state.unseen.remove(&id);
+    }
+    if let Screen::Detail(detail) = &mut state.screen {
+        if detail.id == id {
+            if let Some(loaded) = &mut detail.detail {
+                loaded.incident = incident.clone();
+                // Entries already shown (from the detail load) are not repeated.
+                let last = loaded.timeline.last().map(|entry| entry.seq);
+                loaded.timeline.extend(
+                    timeline
+                        .into_iter()
+                        .filter(|entry| last.is_none_or(|last| entry.seq > last)),
+                );
+            }
+        }
+    }
+    state.upsert(incident);
+}

@@ -1,0 +1,216 @@
+//! The frame around the content: the tab line, the status bar (link, counts, user,
+//! messages) and the bottom line (hints generated from the keymap, or the open prompt).
+
+use crate::client::Link;
+use crate::domain::Severity;
+use crate::tui::action::Action;
+use crate::tui::state::{Mode, Screen, State, Tab};
+use crate::tui::text::{countdown, sanitize};
+use crate::tui::theme::Role;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+pub fn tabs(state: &State, area: Rect, buffer: &mut Buffer) {
+    let theme = &state.theme;
+    let mut spans = vec![Span::styled(" klaxon ", theme.style(Role::Title))];
+    for tab in Tab::ALL {
+        let style = if tab == state.tab {
+            theme.style(Role::TabActive)
+        } else {
+            theme.style(Role::Tab)
+        };
+        let text = if state.synced {
+            format!(" {} {} ", tab.name(), state.tab_count(tab))
+        } else {
+            format!(" {} ", tab.name())
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(text, style));
+    }
+    let left = Line::from(spans);
+    let left_width = left.width() as u16;
+    left.render(area, buffer);
+    let mut right = format!("sort: {} ", state.sort().name());
+    if !state.filter_text.is_empty() {
+        right = format!("filter: {}  {right}", sanitize(&state.filter_text));
+    }
+    let width = unicode_width::UnicodeWidthStr::width(right.as_str()) as u16;
+    if area.width > left_width + width + 1 {
+        buffer.set_string(
+            area.x + area.width - width,
+            area.y,
+            right,
+            theme.style(Role::Muted),
+        );
+    }
+}
+
+/// The status bar's text as spans (also used by tests).
+pub fn status_line(state: &State) -> Line<'static> {
+    let theme = &state.theme;
+    let bar = theme.style(Role::StatusBar);
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let link = match &state.link {
+        Link::Connected => Span::styled(" ● live ", theme.style(Role::LinkUp)),
+        Link::Connecting { attempt: 1 } => {
+            Span::styled(" … connecting ", theme.style(Role::LinkDown))
+        }
+        Link::Connecting { attempt } => Span::styled(
+            format!(" … connecting (attempt {attempt}) "),
+            theme.style(Role::LinkDown),
+        ),
+        Link::Retrying {
+            retry_at,
+            attempt,
+            reason,
+        } => Span::styled(
+            format!(
+                " ✕ link down: {} · retry in {} (attempt {attempt}) ",
+                sanitize(reason),
+                countdown(*retry_at, state.now)
+            ),
+            theme.style(Role::LinkDown),
+        ),
+        Link::Stopped { reason } => Span::styled(
+            format!(" ✕ {} ", sanitize(reason)),
+            theme.style(Role::LinkDown),
+        ),
+    };
+    spans.push(link);
+    let address = state.endpoint.address.trim_start_matches("http://");
+    let place = if state.endpoint.embedded {
+        format!(" engine {address} ")
+    } else {
+        format!(" {address} ")
+    };
+    spans.push(Span::styled(place, bar));
+    for severity in Severity::ALL {
+        spans.push(Span::styled(" ", bar));
+        spans.push(Span::styled(
+            format!("{} {}", severity.label(), state.open_by_severity(severity)),
+            theme
+                .severity(severity)
+                .patch(if state.open_by_severity(severity) == 0 {
+                    theme.style(Role::Muted)
+                } else {
+                    Style::default()
+                }),
+        ));
+    }
+    spans.push(Span::styled(format!("  as {} ", state.endpoint.user), bar));
+    if state.read_only {
+        spans.push(Span::styled(" read-only ", theme.style(Role::Label)));
+    }
+    if state.in_flight > 0 {
+        spans.push(Span::styled(" sending… ", theme.style(Role::Muted)));
+    }
+    Line::from(spans)
+}
+
+pub fn status(state: &State, area: Rect, buffer: &mut Buffer) {
+    buffer.set_style(area, state.theme.style(Role::StatusBar));
+    status_line(state).render(area, buffer);
+}
+
+/// The hint line: the main actions with their first key, from the keymap.
+pub fn hint_line(state: &State) -> Line<'static> {
+    let theme = &state.theme;
+    let actions: &[Action] = match state.screen {
+        Screen::Queue => &[
+            Action::SelectNext,
+            Action::OpenDetail,
+            Action::Acknowledge,
+            Action::Annotate,
+            Action::Resolve,
+            Action::Snooze,
+            Action::Filter,
+            Action::NextTab,
+            Action::CommandLine,
+            Action::Help,
+            Action::Quit,
+        ],
+        Screen::Detail(_) => &[
+            Action::Back,
+            Action::SelectNext,
+            Action::Acknowledge,
+            Action::Annotate,
+            Action::Resolve,
+            Action::Snooze,
+            Action::Reassign,
+            Action::Escalate,
+            Action::Help,
+            Action::Quit,
+        ],
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for action in actions {
+        let Some(key) = state.keymap.keys(*action).first() else {
+            continue;
+        };
+        let mut keys = key.to_string();
+        if *action == Action::SelectNext {
+            match (
+                &state.screen,
+                state.keymap.keys(Action::SelectPrevious).first(),
+            ) {
+                (Screen::Queue, Some(up)) => keys = format!("{key}/{up}"),
+                (Screen::Detail(_), Some(up)) => keys = format!("{key}/{up} scroll"),
+                _ => {}
+            }
+        }
+        spans.push(Span::styled(keys, theme.style(Role::HintKey)));
+        let label = if *action == Action::SelectNext && matches!(state.screen, Screen::Detail(_)) {
+            String::new()
+        } else {
+            format!(" {}", action.hint())
+        };
+        spans.push(Span::styled(format!("{label}  "), theme.style(Role::Hint)));
+    }
+    Line::from(spans)
+}
+
+pub fn bottom(state: &State, area: Rect, buffer: &mut Buffer) {
+    let theme = &state.theme;
+    match &state.mode {
+        Mode::Input(input) => {
+            let line = Line::from(vec![
+                Span::styled(input.prompt(), theme.style(Role::Prompt)),
+                Span::raw(sanitize(&input.text).into_owned()),
+            ]);
+            line.render(area, buffer);
+        }
+        Mode::Confirm { action, id } => {
+            let title = state
+                .incident(*id)
+                .map(|incident| sanitize(&incident.title).into_owned())
+                .unwrap_or_default();
+            Line::from(vec![
+                Span::styled(
+                    format!("{} #{id} {title}? ", action.name()),
+                    theme.style(Role::Prompt),
+                ),
+                Span::styled("y", theme.style(Role::HintKey)),
+                Span::styled(" yes  ", theme.style(Role::Hint)),
+                Span::styled("n", theme.style(Role::HintKey)),
+                Span::styled(" no", theme.style(Role::Hint)),
+            ])
+            .render(area, buffer);
+        }
+        _ => match &state.flash {
+            // Messages take the hint line for a few seconds, like vim's message line.
+            Some(flash) => {
+                let role = if flash.error {
+                    Role::MessageError
+                } else {
+                    Role::Message
+                };
+                Line::styled(format!(" {}", sanitize(&flash.text)), theme.style(role))
+                    .render(area, buffer);
+            }
+            None => hint_line(state).render(area, buffer),
+        },
+    }
+}
