@@ -26,9 +26,12 @@ fn main() {
                 );
                 event.fingerprint = Some(format!("{counter:016x}"));
                 event.labels.insert("alertname".into(), "Bench".into());
-                event.labels.insert("instance".into(), format!("host-{counter}"));
+                event
+                    .labels
+                    .insert("instance".into(), format!("host-{counter}"));
                 event.details = serde_json::json!({"summary": "latency high", "startsAt": "2026-11-24T10:00:00Z"});
-                let result = book.ingest("prometheus", None, std::slice::from_ref(&event), Utc::now());
+                let result =
+                    book.ingest("prometheus", None, std::slice::from_ref(&event), Utc::now());
                 for change in result.changes {
                     let stored = StoredChange {
                         alerts: vec![AlertRecord {

@@ -53,7 +53,7 @@ impl From<&Incident> for IncidentView {
             snoozed_until: incident.snoozed_until,
             assignee: incident.assignee.clone(),
             escalation: incident.escalation.clone(),
-            labels: incident.labels.clone(),
+            labels: incident.labels.to_map(),
             links: incident.links.clone(),
         }
     }

@@ -1,10 +1,10 @@
 //! Incidents and their timelines: the lifecycle rules. Pure: every function takes `now`.
 
 use super::alert::{AlertEvent, AlertStatus, Link};
+use super::labels::Labels;
 use super::severity::Severity;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 pub type IncidentId = u64;
 
@@ -148,7 +148,7 @@ pub struct Incident {
     pub acknowledged_by: Option<String>,
     pub resolved_by: Option<String>,
     pub escalation: EscalationState,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub links: Vec<Link>,
     /// Set once a person changes the severity; from then on sources no longer raise it.
     #[serde(default)]
@@ -225,7 +225,7 @@ impl Incident {
             acknowledged_by: None,
             resolved_by: None,
             escalation: EscalationState::default(),
-            labels: event.labels.clone(),
+            labels: Labels::from(&event.labels),
             links: event.links.clone(),
             severity_set_by_human: false,
             firing: event.fingerprint.iter().cloned().collect(),
@@ -287,9 +287,7 @@ impl Incident {
                     ));
                 }
                 for (name, value) in &event.labels {
-                    self.labels
-                        .entry(name.clone())
-                        .or_insert_with(|| value.clone());
+                    self.labels.insert_if_absent(name, value);
                 }
                 for link in &event.links {
                     if !self.links.contains(link) {

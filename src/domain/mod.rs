@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod book;
 pub mod incident;
+pub mod labels;
 pub mod severity;
 
 pub use alert::{AlertEvent, AlertStatus, Link};
@@ -12,6 +13,7 @@ pub use incident::{
     Action, ActionError, Actor, Change, EscalationState, Incident, IncidentId, IncidentStatus,
     TimelineEntry, TimelineKind,
 };
+pub use labels::Labels;
 pub use severity::Severity;
 
 #[cfg(test)]

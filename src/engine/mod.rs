@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 /// Commands applied in one group commit at most; bounds the latency of the last in a batch.
 const MAX_BATCH: usize = 512;
 /// Events a stream subscriber may fall behind before it is told it lagged and resynced.
-const EVENT_BUFFER: usize = 8192;
+const EVENT_BUFFER: usize = 4096;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
@@ -105,6 +105,38 @@ pub struct Subscription {
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
+/// A payload digest, kept as bytes: one is held per open incident.
+type Digest = [u8; 32];
+
+fn digest_bytes(digest: &str) -> Digest {
+    let mut bytes = [0u8; 32];
+    if hex::decode_to_slice(digest, &mut bytes).is_err() {
+        // Not a SHA-256 in hex: hash it, so any identifier still works as one.
+        use sha2::Digest as _;
+        bytes = sha2::Sha256::digest(digest.as_bytes()).into();
+    }
+    bytes
+}
+
+/// An accepted payload's answer, in memory while a redelivery of it is recognised.
+#[derive(Debug, Clone)]
+struct Replay {
+    at: DateTime<Utc>,
+    alerts: usize,
+    incidents: Box<[IncidentId]>,
+}
+
+impl Replay {
+    fn record(&self, digest: &Digest) -> ReplayRecord {
+        ReplayRecord {
+            digest: hex::encode(digest),
+            at: self.at,
+            alerts: self.alerts,
+            incidents: self.incidents.to_vec(),
+        }
+    }
+}
+
 enum Command {
     Ingest {
         integration: Arc<IntegrationInfo>,
@@ -166,17 +198,20 @@ pub fn start(
     }
     // A redelivery only makes sense while what it opened is still open.
     let mut replays = HashMap::new();
-    let mut replays_by_incident: HashMap<IncidentId, Vec<String>> = HashMap::new();
+    let mut replays_by_incident: HashMap<IncidentId, Vec<Digest>> = HashMap::new();
     for replay in loaded.replays {
         let all_open = replay.incidents.iter().all(|id| book.contains(*id));
         if all_open {
+            let digest = digest_bytes(&replay.digest);
             for id in &replay.incidents {
-                replays_by_incident
-                    .entry(*id)
-                    .or_default()
-                    .push(replay.digest.clone());
+                replays_by_incident.entry(*id).or_default().push(digest);
             }
-            replays.insert(replay.digest.clone(), replay);
+            let replay = Replay {
+                at: replay.at,
+                alerts: replay.alerts,
+                incidents: replay.incidents.into(),
+            };
+            replays.insert(digest, replay);
         }
     }
     let (commands, receiver) = mpsc::channel(4096);
@@ -326,9 +361,9 @@ struct Engine {
     metrics: Arc<Metrics>,
     events: broadcast::Sender<Arc<EngineEvent>>,
     seq: u64,
-    replays: HashMap<String, ReplayRecord>,
+    replays: HashMap<Digest, Replay>,
     /// Which replay records name each incident, so they lapse when it moves on.
-    replays_by_incident: HashMap<IncidentId, Vec<String>>,
+    replays_by_incident: HashMap<IncidentId, Vec<Digest>>,
     replay_window: chrono::Duration,
     next_wake: Option<DateTime<Utc>>,
     last_prune: DateTime<Utc>,
@@ -349,7 +384,7 @@ struct Round {
     touched: HashSet<IncidentId>,
     changes: Vec<Change>,
     answers: Vec<Pending>,
-    replays: HashMap<String, ReplayRecord>,
+    replays: HashMap<Digest, Replay>,
     /// Incidents changed by something other than a redelivery, whose replay records lapse.
     moved_on: HashSet<IncidentId>,
     acted: bool,
@@ -438,6 +473,7 @@ impl Engine {
         digest: Option<String>,
         now: DateTime<Utc>,
     ) -> IngestOutcome {
+        let digest = digest.as_deref().map(digest_bytes);
         if let Some(digest) = &digest {
             let earlier = round
                 .replays
@@ -446,7 +482,7 @@ impl Engine {
             if let Some(earlier) = earlier.filter(|earlier| now - earlier.at < self.replay_window) {
                 return IngestOutcome {
                     alerts: earlier.alerts,
-                    incidents: earlier.incidents.clone(),
+                    incidents: earlier.incidents.to_vec(),
                     replayed: true,
                 };
             }
@@ -498,13 +534,12 @@ impl Engine {
             replayed: false,
         };
         if let Some(digest) = digest {
-            let record = ReplayRecord {
-                digest: digest.clone(),
+            let replay = Replay {
                 at: now,
                 alerts: outcome.alerts,
-                incidents: outcome.incidents.clone(),
+                incidents: outcome.incidents.clone().into(),
             };
-            round.replays.insert(digest, record);
+            round.replays.insert(digest, replay);
         }
         outcome
     }
@@ -585,7 +620,7 @@ impl Engine {
                     }
                     for id in &replay.incidents {
                         let digests = self.replays_by_incident.entry(*id).or_default();
-                        digests.push(digest.clone());
+                        digests.push(digest);
                     }
                     self.replays.insert(digest, replay);
                 }
@@ -627,7 +662,7 @@ impl Engine {
 
     /// One stored change per domain change; the round's alert payloads go with the last
     /// change of their incident, and each record lists the redeliveries that still stand.
-    fn batch_for(&self, round: &mut Round, lapsed: &[String]) -> CommitBatch {
+    fn batch_for(&self, round: &mut Round, lapsed: &[Digest]) -> CommitBatch {
         let mut last_change = HashMap::new();
         for (index, change) in round.changes.iter().enumerate() {
             last_change.insert(change.incident.id, index);
@@ -648,14 +683,14 @@ impl Engine {
                     let earlier = self.replays_by_incident.get(&id).into_iter().flatten();
                     for digest in earlier.filter(|digest| !lapsed.contains(digest)) {
                         if let Some(replay) = self.replays.get(digest) {
-                            replays.push(replay.clone());
+                            replays.push(replay.record(digest));
                         }
                     }
-                    let fresh = round.replays.values();
+                    let fresh = round.replays.iter();
                     replays.extend(
                         fresh
-                            .filter(|replay| replay.incidents.contains(&id))
-                            .cloned(),
+                            .filter(|(_, replay)| replay.incidents.contains(&id))
+                            .map(|(digest, replay)| replay.record(digest)),
                     );
                 }
                 StoredChange {
@@ -671,12 +706,12 @@ impl Engine {
 
     /// Replay records made stale by this round: their incident was changed by another
     /// payload or resolved, so the same bytes again are a new alert, not a redelivery.
-    fn lapsed_replays(&self, round: &Round) -> Vec<String> {
+    fn lapsed_replays(&self, round: &Round) -> Vec<Digest> {
         let mut lapsed = Vec::new();
         for id in &round.moved_on {
             for digest in self.replays_by_incident.get(id).into_iter().flatten() {
                 if !round.replays.contains_key(digest) {
-                    lapsed.push(digest.clone());
+                    lapsed.push(*digest);
                 }
             }
         }

@@ -64,7 +64,7 @@ impl SledStore {
         let db = sled::Config::new()
             .path(dir)
             // sled's default cache is 1 GiB; the engine keeps its own working set in memory.
-            .cache_capacity(32 * 1024 * 1024)
+            .cache_capacity(16 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None)
             .open()
