@@ -22,7 +22,9 @@ impl Labels {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     pub fn len(&self) -> usize {
@@ -38,14 +40,17 @@ impl Labels {
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(other, _)| other.as_str().cmp(name))
+        self.0
+            .binary_search_by(|(other, _)| other.as_str().cmp(name))
     }
 }
 
 impl From<&BTreeMap<String, String>> for Labels {
     fn from(map: &BTreeMap<String, String>) -> Self {
-        let mut list: Vec<(String, String)> =
-            map.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+        let mut list: Vec<(String, String)> = map
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         list.shrink_to_fit();
         Labels(list)
     }
