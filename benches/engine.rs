@@ -1,6 +1,7 @@
 //! End-to-end engine benchmarks against the real release binary:
 //! - webhook to `/v1/stream` event latency at light load (p50, p99, max);
 //! - resident memory of `klaxon serve` holding 100,000 open incidents.
+//!
 //! Run: `cargo bench --bench engine` (set KLAXON_BENCH_INCIDENTS to change the count).
 
 use futures_util::{SinkExt, StreamExt};
