@@ -297,7 +297,7 @@ impl Keymap {
                             diagnostics.push(FileError::at(
                                 text,
                                 key.span().start,
-                                format!("{parsed} is listed twice"),
+                                format!("\"{parsed}\" is listed twice"),
                             ))
                         }
                         Ok(parsed) => entry.keys.push(parsed),
@@ -342,7 +342,7 @@ impl Keymap {
                         text,
                         offset,
                         format!(
-                            "{key} is bound to both {} and {}",
+                            "\"{key}\" is bound to both {} and {}",
                             other.name(),
                             action.name()
                         ),

@@ -46,6 +46,17 @@ impl Tab {
         }
     }
 
+    /// For narrow screens.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Tab::Open => "open",
+            Tab::Triggered => "trig",
+            Tab::Acknowledged => "ack",
+            Tab::Resolved => "res",
+            Tab::All => "all",
+        }
+    }
+
     pub fn includes(self, status: IncidentStatus) -> bool {
         match self {
             Tab::Open => status.is_open(),

@@ -22,10 +22,16 @@ pub fn tabs(state: &State, area: Rect, buffer: &mut Buffer) {
         } else {
             theme.style(Role::Tab)
         };
-        let text = if state.synced {
-            format!(" {} {} ", tab.name(), state.tab_count(tab))
+        // Narrow screens get short names, leaving room for the filter on the right.
+        let name = if area.width < 100 {
+            tab.short_name()
         } else {
-            format!(" {} ", tab.name())
+            tab.name()
+        };
+        let text = if state.synced {
+            format!(" {name} {} ", state.tab_count(tab))
+        } else {
+            format!(" {name} ")
         };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(text, style));
@@ -33,18 +39,24 @@ pub fn tabs(state: &State, area: Rect, buffer: &mut Buffer) {
     let left = Line::from(spans);
     let left_width = left.width() as u16;
     left.render(area, buffer);
-    let mut right = format!("sort: {} ", state.sort().name());
+    let sort = format!("sort: {} ", state.sort().name());
+    let mut candidates = vec![sort.clone()];
     if !state.filter_text.is_empty() {
-        right = format!("filter: {}  {right}", sanitize(&state.filter_text));
+        // The filter matters more than the sort when both do not fit.
+        let filter = format!("/{} ", sanitize(&state.filter_text));
+        candidates = vec![format!("{filter} {sort}"), filter];
     }
-    let width = unicode_width::UnicodeWidthStr::width(right.as_str()) as u16;
-    if area.width > left_width + width + 1 {
-        buffer.set_string(
-            area.x + area.width - width,
-            area.y,
-            right,
-            theme.style(Role::Muted),
-        );
+    let style = if state.filter_text.is_empty() {
+        theme.style(Role::Muted)
+    } else {
+        theme.style(Role::Label)
+    };
+    for right in candidates {
+        let width = unicode_width::UnicodeWidthStr::width(right.as_str()) as u16;
+        if area.width > left_width + width + 1 {
+            buffer.set_string(area.x + area.width - width, area.y, right, style);
+            break;
+        }
     }
 }
 
@@ -145,7 +157,7 @@ pub fn hint_line(state: &State) -> Line<'static> {
             Action::Quit,
         ],
     };
-    let mut spans = vec![Span::raw(" ")];
+    let mut items: Vec<(String, String)> = Vec::new();
     for action in actions {
         let Some(key) = state.keymap.keys(*action).first() else {
             continue;
@@ -161,13 +173,27 @@ pub fn hint_line(state: &State) -> Line<'static> {
                 _ => {}
             }
         }
-        spans.push(Span::styled(keys, theme.style(Role::HintKey)));
         let label = if *action == Action::SelectNext && matches!(state.screen, Screen::Detail(_)) {
             String::new()
         } else {
             format!(" {}", action.hint())
         };
-        spans.push(Span::styled(format!("{label}  "), theme.style(Role::Hint)));
+        items.push((keys, format!("{label}  ")));
+    }
+    // Too wide: drop hints from the middle, keeping help and quit at the end.
+    let width = |items: &[(String, String)]| -> usize {
+        1 + items
+            .iter()
+            .map(|(keys, label)| keys.chars().count() + label.chars().count())
+            .sum::<usize>()
+    };
+    while width(&items) > state.width as usize && items.len() > 2 {
+        items.remove(items.len() - 3);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (keys, label) in items {
+        spans.push(Span::styled(keys, theme.style(Role::HintKey)));
+        spans.push(Span::styled(label, theme.style(Role::Hint)));
     }
     Line::from(spans)
 }
