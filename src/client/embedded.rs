@@ -163,7 +163,12 @@ async fn pump(engine: EngineHandle, updates: mpsc::Sender<Update>) {
             return;
         }
         loop {
-            let update = match events.recv().await {
+            // Ends with the console: the pump's engine handle must not keep the engine alive.
+            let received = tokio::select! {
+                received = events.recv() => received,
+                _ = updates.closed() => return,
+            };
+            let update = match received {
                 Ok(event) => match &event.message {
                     ServerMessage::IncidentOpened {
                         incident, timeline, ..
