@@ -442,7 +442,7 @@ impl Engine {
                     digest,
                     reply,
                 } => {
-                    let result = self.ingest(&mut round, &integration, &events, digest, now);
+                    let result = self.ingest(&mut round, &integration, events, digest, now);
                     round.answers.push(Pending::Ingest(reply, Ok(result)));
                 }
                 Command::Act {
@@ -469,7 +469,7 @@ impl Engine {
         &mut self,
         round: &mut Round,
         integration: &IntegrationInfo,
-        events: &[AlertEvent],
+        events: Vec<AlertEvent>,
         digest: Option<String>,
         now: DateTime<Utc>,
     ) -> IngestOutcome {
@@ -487,7 +487,7 @@ impl Engine {
                 };
             }
         }
-        for event in events {
+        for event in &events {
             if let Some(open) = self.book.open_for(&integration.name, &event.dedup_key) {
                 let id = open.id;
                 let open = open.clone();
@@ -497,10 +497,12 @@ impl Engine {
         let result = self.book.ingest(
             &integration.name,
             integration.service.as_deref(),
-            events,
+            &events,
             now,
         );
-        for (event, changed) in events.iter().zip(&result.changed_by_event) {
+        let alerts = events.len();
+        // The payloads move into their records: no second copy of labels and details.
+        for (event, changed) in events.into_iter().zip(&result.changed_by_event) {
             let Some(id) = changed else { continue };
             // A bare acknowledge or resolve carries no alert of its own to keep.
             if event.fingerprint.is_none() && event.status != crate::domain::AlertStatus::Firing {
@@ -518,7 +520,7 @@ impl Engine {
                 incident: *id,
                 key,
                 received_at: now,
-                event: event.clone(),
+                event,
             });
         }
         for change in result.changes {
@@ -529,7 +531,7 @@ impl Engine {
             round.changes.push(change);
         }
         let outcome = IngestOutcome {
-            alerts: events.len(),
+            alerts,
             incidents: result.incidents,
             replayed: false,
         };
@@ -733,6 +735,10 @@ impl Engine {
 
     fn publish(&mut self, change: Change) {
         self.seq += 1;
+        // Nobody is watching: building the event would only cost allocations.
+        if self.events.receiver_count() == 0 {
+            return;
+        }
         let incident = IncidentView::from(&change.incident);
         let timeline = change.entries.iter().map(TimelineView::from).collect();
         let message = if change.opened {
