@@ -112,23 +112,47 @@ async fn post_alerts(base: &str, alerts: Value) {
     );
 }
 
-/// Polls klaxon's REST API until `check` finds the incident it wants, or fails at the deadline.
+/// Waits until klaxon holds an incident that `check` accepts: first in a snapshot of what is
+/// there, then in each event as the engine publishes it, failing at the deadline.
 async fn wait_for(server: &Server, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    let mut last = Value::Null;
-    while started.elapsed() < DEADLINE {
-        let (status, body) = server.get("/v1/incidents?limit=100", ADMIN).await;
-        assert_eq!(status, 200, "{body}");
-        if let Some(found) = body
-            .as_array()
-            .and_then(|incidents| incidents.iter().find(|incident| check(incident)))
-        {
-            return found.clone();
+    use klaxon::protocol::ServerMessage;
+    let engine = &server.running.as_ref().expect("the server runs").engine;
+    let mut subscription = engine.subscribe().await.expect("the engine runs");
+    let found = |incident: &klaxon::protocol::IncidentView| {
+        let incident = serde_json::to_value(incident).unwrap();
+        check(&incident).then_some(incident)
+    };
+    if let ServerMessage::Snapshot { incidents, .. } = &subscription.snapshot {
+        if let Some(incident) = incidents.iter().find_map(found) {
+            return incident;
         }
-        last = body;
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("timed out waiting for {what}; klaxon has: {last:#}");
+    let waited = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let event = subscription
+                .events
+                .recv()
+                .await
+                .expect("events keep coming");
+            match &event.message {
+                ServerMessage::IncidentOpened { incident, .. }
+                | ServerMessage::IncidentChanged { incident, .. } => {
+                    if let Some(incident) = found(incident) {
+                        return incident;
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    match waited {
+        Ok(incident) => incident,
+        Err(_) => {
+            let (_, all) = server.get("/v1/incidents?limit=100", ADMIN).await;
+            panic!("timed out waiting for {what}; klaxon has: {all:#}")
+        }
+    }
 }
 
 #[tokio::test]
