@@ -106,28 +106,38 @@ impl Query {
         self.terms.is_empty()
     }
 
-    /// `haystack` is [`haystack`] of the incident (lower case, computed once per change).
-    pub fn matches(&self, incident: &IncidentView, haystack: &str, now: DateTime<Utc>) -> bool {
+    /// Whether an incident, described by its [`Facts`], matches every term.
+    pub fn matches(&self, facts: &Facts, now: DateTime<Utc>) -> bool {
         self.terms.iter().all(|term| {
             let found = match &term.kind {
-                Kind::Text(text) => haystack.contains(text.as_str()),
-                Kind::Severity(levels) => levels.contains(&incident.severity),
-                Kind::Service(service) => incident
-                    .service
-                    .as_deref()
-                    .is_some_and(|name| name.to_lowercase().contains(service.as_str())),
+                Kind::Text(text) => facts.haystack.contains(text.as_str()),
+                Kind::Severity(levels) => levels.contains(&facts.severity),
+                Kind::Service(service) => facts.service.contains(service.as_str()),
                 Kind::Status(statuses) => statuses.iter().any(|status| match status {
-                    StatusMatch::Is(status) => incident.status == *status,
-                    StatusMatch::Open => incident.status.is_open(),
+                    StatusMatch::Is(status) => facts.status == *status,
+                    StatusMatch::Open => facts.status.is_open(),
                     StatusMatch::Snoozed => {
-                        incident.status.is_open()
-                            && incident.snoozed_until.is_some_and(|until| until > now)
+                        facts.status.is_open()
+                            && facts.snoozed_until.is_some_and(|until| until > now)
                     }
                 }),
             };
             found != term.negated
         })
     }
+}
+
+/// What the filter looks at, kept compact and together so that a pass over 100,000
+/// incidents stays within a keystroke's budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts<'a> {
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// Lower case; empty without a service.
+    pub service: &'a str,
+    /// [`haystack`] of the incident.
+    pub haystack: &'a str,
 }
 
 /// What free-text terms search, in lower case: `#id`, title, service, assignee, labels.
@@ -155,8 +165,16 @@ mod tests {
     use crate::tui::testing::incident;
 
     fn matches(query: &str, incident: &IncidentView) -> bool {
-        let now = incident.created_at;
-        Query::parse(query).matches(incident, &haystack(incident), now)
+        let service = incident.service.clone().unwrap_or_default().to_lowercase();
+        let haystack = haystack(incident);
+        let facts = Facts {
+            severity: incident.severity,
+            status: incident.status,
+            snoozed_until: incident.snoozed_until,
+            service: &service,
+            haystack: &haystack,
+        };
+        Query::parse(query).matches(&facts, incident.created_at)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! [`State::settle`]. Pure: time comes in as a value.
 
 use super::action::Action;
-use super::filter::{haystack, Query};
+use super::filter::{haystack, Facts, Query};
 use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::client::{Endpoint, Link};
@@ -12,6 +12,7 @@ use crate::domain::{IncidentId, IncidentStatus, Severity};
 use crate::protocol::{IncidentDetail, IncidentView, IntegrationView};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Rows above the queue's first incident: the tab line and the table header.
 pub const QUEUE_TOP: u16 = 2;
@@ -121,18 +122,28 @@ impl Sort {
     }
 
     fn key(self, incident: &IncidentView) -> SortKey {
-        let created = incident.created_at.timestamp_millis();
-        let newest_id = u64::MAX - incident.id;
+        self.key_of(
+            incident.id,
+            incident.severity,
+            incident.status,
+            incident.created_at.timestamp_millis(),
+        )
+    }
+
+    fn key_of(
+        self,
+        id: IncidentId,
+        severity: Severity,
+        status: IncidentStatus,
+        created: i64,
+    ) -> SortKey {
+        let newest_id = u64::MAX - id;
         match self {
-            Sort::Severity => (incident.severity as u8, -created, newest_id),
+            Sort::Severity => (severity as u8, -created, newest_id),
             Sort::Newest => (0, -created, newest_id),
-            Sort::Oldest => (0, created, incident.id),
-            Sort::Id => (0, 0, incident.id),
-            Sort::Status => (
-                status_rank(incident.status),
-                incident.severity as i64,
-                newest_id,
-            ),
+            Sort::Oldest => (0, created, id),
+            Sort::Id => (0, 0, id),
+            Sort::Status => (status_rank(status), severity as i64, newest_id),
         }
     }
 }
@@ -145,12 +156,73 @@ fn status_rank(status: IncidentStatus) -> u8 {
     }
 }
 
-/// An incident with what filtering needs, computed once per change.
+/// One incident in sort order with what sorting and filtering need, stored together so a
+/// pass over every incident touches one contiguous array, not 100,000 scattered views.
 #[derive(Debug, Clone)]
-pub struct Entry {
-    pub incident: IncidentView,
-    pub haystack: String,
+struct Row {
+    key: SortKey,
+    id: IncidentId,
+    severity: Severity,
+    status: IncidentStatus,
+    created: i64,
+    snoozed_until: Option<DateTime<Utc>>,
+    /// Lower case.
+    service: Box<str>,
+    haystack: Box<str>,
 }
+
+impl Row {
+    fn new(key: SortKey, incident: &IncidentView) -> Row {
+        Row {
+            key,
+            id: incident.id,
+            severity: incident.severity,
+            status: incident.status,
+            created: incident.created_at.timestamp_millis(),
+            snoozed_until: incident.snoozed_until,
+            service: incident
+                .service
+                .as_deref()
+                .unwrap_or_default()
+                .to_lowercase()
+                .into(),
+            haystack: haystack(incident).into(),
+        }
+    }
+
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            severity: self.severity,
+            status: self.status,
+            snoozed_until: self.snoozed_until,
+            service: &self.service,
+            haystack: &self.haystack,
+        }
+    }
+}
+
+/// Incident ids are small sequential integers: hashing them with SipHash is wasted work.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Spread sequential ids over the table's buckets.
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type ById<T> = HashMap<IncidentId, T, BuildHasherDefault<IdHasher>>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
@@ -226,13 +298,14 @@ pub struct Flash {
 }
 
 pub struct State {
-    entries: HashMap<IncidentId, Entry>,
+    incidents: ById<IncidentView>,
     /// Every incident, in sort order.
-    order: Vec<(SortKey, IncidentId)>,
+    rows: Vec<Row>,
     /// The rows of the queue: the tab and filter applied to `order`.
     visible: Vec<IncidentId>,
     open_by_severity: [usize; 4],
     tab_counts: [usize; 5],
+    largest_id: IncidentId,
     /// `visible` and the counts need recomputing.
     stale: bool,
     pub cursor: usize,
@@ -270,11 +343,12 @@ pub struct State {
 impl State {
     pub fn new(endpoint: Endpoint, keymap: Keymap, theme: Theme, now: DateTime<Utc>) -> State {
         State {
-            entries: HashMap::new(),
-            order: Vec::new(),
+            incidents: ById::default(),
+            rows: Vec::new(),
             visible: Vec::new(),
             open_by_severity: [0; 4],
             tab_counts: [0; 5],
+            largest_id: 0,
             stale: false,
             cursor: 0,
             selected: None,
@@ -305,15 +379,15 @@ impl State {
     }
 
     pub fn incident(&self, id: IncidentId) -> Option<&IncidentView> {
-        self.entries.get(&id).map(|entry| &entry.incident)
+        self.incidents.get(&id)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.incidents.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.incidents.is_empty()
     }
 
     /// The queue's rows (call [`settle`](Self::settle) first).
@@ -323,6 +397,11 @@ impl State {
 
     pub fn open_by_severity(&self, severity: Severity) -> usize {
         self.open_by_severity[severity as usize]
+    }
+
+    /// The largest id known (sizes the id column so it does not jump while scrolling).
+    pub fn largest_id(&self) -> IncidentId {
+        self.largest_id
     }
 
     pub fn tab_count(&self, tab: Tab) -> usize {
@@ -360,56 +439,64 @@ impl State {
         let fresh: Vec<IncidentId> = incidents
             .iter()
             .map(|incident| incident.id)
-            .filter(|id| !self.entries.contains_key(id))
+            .filter(|id| !self.incidents.contains_key(id))
             .collect();
-        self.entries = incidents
+        self.incidents = incidents
             .into_iter()
-            .map(|incident| {
-                let entry = Entry {
-                    haystack: haystack(&incident),
-                    incident,
-                };
-                (entry.incident.id, entry)
-            })
+            .map(|incident| (incident.id, incident))
             .collect();
-        self.unseen.retain(|id| self.entries.contains_key(id));
-        self.resort();
+        self.unseen.retain(|id| self.incidents.contains_key(id));
+        let sort = self.sort;
+        let mut keys: Vec<(SortKey, IncidentId)> = self
+            .incidents
+            .values()
+            .map(|incident| (sort.key(incident), incident.id))
+            .collect();
+        keys.sort_unstable();
+        // Built in sort order, so the rows' strings also lie in memory in the order scanned.
+        self.rows = keys
+            .into_iter()
+            .map(|(key, id)| Row::new(key, &self.incidents[&id]))
+            .collect();
+        self.stale = true;
         fresh
+    }
+
+    fn position(&self, key: SortKey, id: IncidentId) -> Result<usize, usize> {
+        self.rows
+            .binary_search_by(|row| (row.key, row.id).cmp(&(key, id)))
     }
 
     /// Adds or replaces one incident, keeping the order without a full sort.
     pub fn upsert(&mut self, incident: IncidentView) {
         let id = incident.id;
         let key = self.sort.key(&incident);
-        if let Some(old) = self.entries.get(&id) {
-            let old_key = self.sort.key(&old.incident);
-            if old_key != key {
-                if let Ok(index) = self.order.binary_search(&(old_key, id)) {
-                    self.order.remove(index);
+        let row = Row::new(key, &incident);
+        let old_key = self.incidents.get(&id).map(|old| self.sort.key(old));
+        match old_key.map(|old_key| (old_key, self.position(old_key, id))) {
+            Some((old_key, Ok(index))) if old_key == key => self.rows[index] = row,
+            Some((_, found)) => {
+                if let Ok(index) = found {
+                    self.rows.remove(index);
                 }
-                let index = self.order.binary_search(&(key, id)).unwrap_or_else(|at| at);
-                self.order.insert(index, (key, id));
+                let index = self.position(key, id).unwrap_or_else(|at| at);
+                self.rows.insert(index, row);
             }
-        } else {
-            let index = self.order.binary_search(&(key, id)).unwrap_or_else(|at| at);
-            self.order.insert(index, (key, id));
+            None => {
+                let index = self.position(key, id).unwrap_or_else(|at| at);
+                self.rows.insert(index, row);
+            }
         }
-        let entry = Entry {
-            haystack: haystack(&incident),
-            incident,
-        };
-        self.entries.insert(id, entry);
+        self.incidents.insert(id, incident);
         self.stale = true;
     }
 
     fn resort(&mut self) {
         let sort = self.sort;
-        self.order = self
-            .entries
-            .values()
-            .map(|entry| (sort.key(&entry.incident), entry.incident.id))
-            .collect();
-        self.order.sort_unstable();
+        for row in &mut self.rows {
+            row.key = sort.key_of(row.id, row.severity, row.status, row.created);
+        }
+        self.rows.sort_unstable_by_key(|row| (row.key, row.id));
         self.stale = true;
     }
 
@@ -427,28 +514,26 @@ impl State {
             let mut open = [0; 4];
             let mut tabs = [0; 5];
             let filtering = !self.query.is_empty();
-            for (_, id) in &self.order {
-                let entry = &self.entries[id];
-                let incident = &entry.incident;
-                if filtering && !self.query.matches(incident, &entry.haystack, self.now) {
-                    if incident.status.is_open() {
-                        open[incident.severity as usize] += 1;
-                    }
+            let mut largest = 0;
+            for row in &self.rows {
+                largest = largest.max(row.id);
+                if row.status.is_open() {
+                    open[row.severity as usize] += 1;
+                }
+                if filtering && !self.query.matches(&row.facts(), self.now) {
                     continue;
                 }
-                if incident.status.is_open() {
-                    open[incident.severity as usize] += 1;
-                }
                 for tab in Tab::ALL {
-                    if tab.includes(incident.status) {
+                    if tab.includes(row.status) {
                         tabs[tab as usize] += 1;
                     }
                 }
-                if self.tab.includes(incident.status) {
-                    visible.push(*id);
+                if self.tab.includes(row.status) {
+                    visible.push(row.id);
                 }
             }
             self.visible = visible;
+            self.largest_id = largest;
             self.open_by_severity = open;
             self.tab_counts = tabs;
             if let Some(selected) = self.selected {

@@ -21,7 +21,7 @@ struct Columns {
 }
 
 fn columns(state: &State, width: u16) -> Columns {
-    let largest = state.visible().iter().copied().max().unwrap_or(0);
+    let largest = state.largest_id();
     let id = format!("#{largest}").len().max(3);
     // Narrow terminals keep severity, id, status, age and title.
     let (service, assignee) = match width {
