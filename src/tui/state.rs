@@ -156,6 +156,38 @@ fn status_rank(status: IncidentStatus) -> u8 {
     }
 }
 
+/// What the console keeps of each incident: what the queue shows. The whole incident
+/// (labels, links, alerts, timeline) is fetched when its detail is opened, so 100,000
+/// incidents cost tens of megabytes here, not hundreds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub id: IncidentId,
+    pub title: Box<str>,
+    pub service: Option<Box<str>>,
+    pub assignee: Option<Box<str>>,
+    pub created_at: DateTime<Utc>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub alert_count: u32,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+}
+
+impl From<&IncidentView> for Summary {
+    fn from(incident: &IncidentView) -> Self {
+        Summary {
+            id: incident.id,
+            title: incident.title.as_str().into(),
+            service: incident.service.as_deref().map(Into::into),
+            assignee: incident.assignee.as_deref().map(Into::into),
+            created_at: incident.created_at,
+            snoozed_until: incident.snoozed_until,
+            alert_count: incident.alert_count,
+            severity: incident.severity,
+            status: incident.status,
+        }
+    }
+}
+
 /// One incident in sort order with what sorting and filtering need, stored together so a
 /// pass over every incident touches one contiguous array, not 100,000 scattered views.
 #[derive(Debug, Clone)]
@@ -298,7 +330,7 @@ pub struct Flash {
 }
 
 pub struct State {
-    incidents: ById<IncidentView>,
+    incidents: ById<Summary>,
     /// Every incident, in sort order.
     rows: Vec<Row>,
     /// The rows of the queue: the tab and filter applied to `order`.
@@ -378,7 +410,7 @@ impl State {
         }
     }
 
-    pub fn incident(&self, id: IncidentId) -> Option<&IncidentView> {
+    pub fn incident(&self, id: IncidentId) -> Option<&Summary> {
         self.incidents.get(&id)
     }
 
@@ -441,23 +473,22 @@ impl State {
             .map(|incident| incident.id)
             .filter(|id| !self.incidents.contains_key(id))
             .collect();
+        let sort = self.sort;
+        let mut keyed: Vec<(SortKey, &IncidentView)> = incidents
+            .iter()
+            .map(|incident| (sort.key(incident), incident))
+            .collect();
+        keyed.sort_unstable_by_key(|(key, incident)| (*key, incident.id));
+        // Built in sort order, so the rows' strings also lie in memory in the order scanned.
+        self.rows = keyed
+            .iter()
+            .map(|(key, incident)| Row::new(*key, incident))
+            .collect();
         self.incidents = incidents
-            .into_iter()
-            .map(|incident| (incident.id, incident))
+            .iter()
+            .map(|incident| (incident.id, Summary::from(incident)))
             .collect();
         self.unseen.retain(|id| self.incidents.contains_key(id));
-        let sort = self.sort;
-        let mut keys: Vec<(SortKey, IncidentId)> = self
-            .incidents
-            .values()
-            .map(|incident| (sort.key(incident), incident.id))
-            .collect();
-        keys.sort_unstable();
-        // Built in sort order, so the rows' strings also lie in memory in the order scanned.
-        self.rows = keys
-            .into_iter()
-            .map(|(key, id)| Row::new(key, &self.incidents[&id]))
-            .collect();
         self.stale = true;
         fresh
     }
@@ -472,7 +503,14 @@ impl State {
         let id = incident.id;
         let key = self.sort.key(&incident);
         let row = Row::new(key, &incident);
-        let old_key = self.incidents.get(&id).map(|old| self.sort.key(old));
+        let old_key = self.incidents.get(&id).map(|old| {
+            self.sort.key_of(
+                id,
+                old.severity,
+                old.status,
+                old.created_at.timestamp_millis(),
+            )
+        });
         match old_key.map(|old_key| (old_key, self.position(old_key, id))) {
             Some((old_key, Ok(index))) if old_key == key => self.rows[index] = row,
             Some((_, found)) => {
@@ -487,7 +525,7 @@ impl State {
                 self.rows.insert(index, row);
             }
         }
-        self.incidents.insert(id, incident);
+        self.incidents.insert(id, Summary::from(&incident));
         self.stale = true;
     }
 

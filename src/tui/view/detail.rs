@@ -30,20 +30,24 @@ fn field(name: &str, state: &State) -> Span<'static> {
 pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let muted = theme.style(Role::Muted);
-    let incident: Option<&IncidentView> = detail
-        .detail
-        .as_ref()
-        .map(|loaded| &loaded.incident)
-        .or_else(|| state.incident(detail.id));
     let mut lines = Vec::new();
-    let Some(incident) = incident else {
-        let text = match &detail.error {
-            Some(error) => format!(" #{}: {}", detail.id, sanitize(error)),
-            None => format!(" #{}: loading…", detail.id),
+    let Some(loaded) = &detail.detail else {
+        // Until the engine answers, what the queue knows; then everything.
+        let text = match (&detail.error, state.incident(detail.id)) {
+            (Some(error), _) => format!(" #{}: {}", detail.id, sanitize(error)),
+            (None, Some(summary)) => format!(
+                " {} #{} {} · {}: loading alerts and timeline…",
+                summary.severity.label(),
+                detail.id,
+                sanitize(&summary.title),
+                summary.status.as_str()
+            ),
+            (None, None) => format!(" #{}: loading…", detail.id),
         };
         lines.push(Line::styled(text, muted));
         return lines;
     };
+    let incident: &IncidentView = &loaded.incident;
     let now = state.now;
     let when = |at| format!("{} ({} ago)", clock(at, now), age(at, now));
     lines.push(Line::from(vec![
@@ -149,15 +153,6 @@ pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
         };
         lines.push(Line::from(vec![field(name, state), Span::raw(text)]));
     }
-    let Some(loaded) = &detail.detail else {
-        lines.push(Line::raw(""));
-        let text = match &detail.error {
-            Some(error) => format!(" alerts and timeline unavailable: {}", sanitize(error)),
-            None => " loading alerts and timeline…".to_string(),
-        };
-        lines.push(Line::styled(text, muted));
-        return lines;
-    };
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         format!(" Alerts ({})", loaded.alerts.len()),

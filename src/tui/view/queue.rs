@@ -3,8 +3,7 @@
 //! `●` until seen; or, with nothing to show, how to send the first alert.
 
 use crate::domain::IncidentStatus;
-use crate::protocol::IncidentView;
-use crate::tui::state::State;
+use crate::tui::state::{State, Summary};
 use crate::tui::text::{age, sanitize};
 use crate::tui::theme::Role;
 use ratatui::buffer::Buffer;
@@ -36,7 +35,7 @@ fn columns(state: &State, width: u16) -> Columns {
     }
 }
 
-fn status_text(incident: &IncidentView, state: &State) -> (&'static str, Role) {
+fn status_text(incident: &Summary, state: &State) -> (&'static str, Role) {
     match incident.status {
         _ if incident.status.is_open()
             && incident
