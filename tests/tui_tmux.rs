@@ -425,3 +425,52 @@ fn a_remote_console_survives_an_engine_restart() {
     tmux.wait_for("KLAXON-EXITED 0");
     drop(engine);
 }
+
+#[test]
+fn without_a_terminal_it_says_to_use_serve() {
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_klaxon"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("the console needs a terminal") && error.contains("klaxon serve"),
+        "{error}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "nothing drawn when there is no terminal"
+    );
+}
+
+#[test]
+fn a_bad_keymap_stops_the_start_with_file_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let directory = home.path().join(".config/klaxon");
+    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::write(
+        directory.join("keymap.toml"),
+        "# mine\nacknowlege = { keys = [\"x\"] }\n",
+    )
+    .unwrap();
+    if !tmux_available() {
+        return;
+    }
+    let port = free_port();
+    let tmux = Tmux::start(
+        "keymap",
+        &console_command(home.path(), &format!("--listen 127.0.0.1:{port}")),
+    );
+    let screen = tmux.wait_for("KLAXON-EXITED 1");
+    assert!(
+        screen.contains(
+            "keymap.toml:2:1: unknown action \"acknowlege\" (did you mean \"acknowledge\"?)"
+        ),
+        "{screen}"
+    );
+}

@@ -514,6 +514,13 @@ fn the_detail_shows_one_incident_and_grows_its_timeline_live() {
         alerts: vec![],
         timeline: vec![entry(0, "first"), entry(1, "second")],
     };
+    // One entry arrives live before the load answers; the load did not see it.
+    let early = Update::Incident {
+        incident: incident(2, Severity::Critical, "disk full on db-1"),
+        timeline: vec![entry(1, "second"), entry(3, "early")],
+        opened: false,
+    };
+    update(&mut state, Message::Client(early));
     update(
         &mut state,
         Message::DetailLoaded {
@@ -522,7 +529,10 @@ fn the_detail_shows_one_incident_and_grows_its_timeline_live() {
         },
     );
     // The event for the second entry arrives after the load: it is not repeated.
-    for timeline in [vec![entry(1, "second")], vec![entry(2, "third")]] {
+    for timeline in [
+        vec![entry(1, "second")],
+        vec![entry(3, "early"), entry(4, "later")],
+    ] {
         let changed = Update::Incident {
             incident: incident(2, Severity::Critical, "disk full on db-1"),
             timeline,
@@ -541,7 +551,7 @@ fn the_detail_shows_one_incident_and_grows_its_timeline_live() {
         .iter()
         .map(|entry| entry.seq)
         .collect();
-    assert_eq!(seqs, [0, 1, 2]);
+    assert_eq!(seqs, [0, 1, 3, 4]);
     // Actions apply to the incident shown; j scrolls.
     assert_eq!(acts(&press(&mut state, 'a')), [(2, Domain::Acknowledge)]);
     press(&mut state, 'j');

@@ -74,7 +74,11 @@ pub fn run(options: Options) -> Result<(), String> {
             Some(url) => {
                 let data = options.load.data_dir.clone().unwrap_or_else(config::default_data_dir);
                 let log = start_log(&data);
-                let token = options.token.clone();
+                // On the engine's own machine the local admin token is found, as the CLI does.
+                let token = options
+                    .token
+                    .clone()
+                    .or_else(|| config::local_secrets(&data).map(|secrets| secrets.admin_token));
                 let user = options.user.clone().unwrap_or_else(|| "token".to_string());
                 let (client, updates) = RemoteClient::start(&url, token, user, RemoteOptions::default())?;
                 console(Client::Remote(client), updates, keymap, theme, &options, log).await

@@ -269,6 +269,8 @@ pub struct DetailView {
     pub error: Option<String>,
     /// First line shown; views clamp it to the content.
     pub scroll: usize,
+    /// Timeline entries that arrived live before the detail did, merged in when it does.
+    pub early: Vec<crate::protocol::TimelineView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -157,6 +157,15 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
                 if detail.id == id {
                     match result {
                         Ok(loaded) => {
+                            let mut loaded = loaded;
+                            // What happened between the engine's read and now.
+                            let last = loaded.timeline.last().map(|entry| entry.seq);
+                            let early = std::mem::take(&mut detail.early);
+                            loaded.timeline.extend(
+                                early
+                                    .into_iter()
+                                    .filter(|entry| last.is_none_or(|last| entry.seq > last)),
+                            );
                             detail.detail = Some(loaded);
                             detail.error = None;
                         }
@@ -542,6 +551,7 @@ fn open_detail(state: &mut State, id: IncidentId, effects: &mut Vec<Effect>) {
         detail: None,
         error: None,
         scroll: 0,
+        early: Vec::new(),
     }));
     effects.push(Effect::LoadDetail(id));
 }
@@ -757,6 +767,8 @@ fn apply_incident(
                         .into_iter()
                         .filter(|entry| last.is_none_or(|last| entry.seq > last)),
                 );
+            } else {
+                detail.early.extend(timeline);
             }
         }
     }
