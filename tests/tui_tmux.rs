@@ -474,3 +474,44 @@ fn a_bad_keymap_stops_the_start_with_file_and_line() {
         "{screen}"
     );
 }
+
+#[test]
+fn klaxon_on_a_machine_whose_engine_already_runs_opens_the_console_on_it() {
+    if !tmux_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _engine = Engine::start(home.path(), port);
+    let tmux = Tmux::start(
+        "joins",
+        &console_command(home.path(), &format!("--listen 127.0.0.1:{port}")),
+    );
+    let screen = tmux.wait("live on the running engine", |screen| {
+        screen.contains("● live")
+    });
+    assert!(
+        screen.contains("as admin") && !screen.contains(" engine 127.0.0.1"),
+        "{screen}"
+    );
+    let data = home.path().join(".local/share/klaxon");
+    let api = Api::new(format!("http://127.0.0.1:{port}"), admin_token(&data));
+    let generic = klaxon::config::local_secrets(&data)
+        .unwrap()
+        .integration_keys["generic"]
+        .clone();
+    let url = format!("http://127.0.0.1:{port}/v1/integrations/{generic}");
+    let accepted = api.post(
+        &url,
+        serde_json::json!({"summary": "seen by the second console"}),
+    );
+    let id = accepted["incidents"][0].as_u64().unwrap();
+    tmux.wait_for("seen by the second console");
+    tmux.keys(&["a"]);
+    let incident = api.wait_incident(id, "acknowledged", |incident| {
+        incident["status"] == "acknowledged"
+    });
+    assert_eq!(incident["acknowledged_by"], "admin");
+    tmux.keys(&["q"]);
+    tmux.wait_for("KLAXON-EXITED 0");
+}

@@ -72,36 +72,82 @@ pub fn run(options: Options) -> Result<(), String> {
     runtime.block_on(async move {
         match options.connect.clone() {
             Some(url) => {
-                let data = options.load.data_dir.clone().unwrap_or_else(config::default_data_dir);
+                let data = options
+                    .load
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(config::default_data_dir);
                 let log = start_log(&data);
                 // On the engine's own machine the local admin token is found, as the CLI does.
-                let token = options
-                    .token
-                    .clone()
-                    .or_else(|| config::local_secrets(&data).map(|secrets| secrets.admin_token));
-                let user = options.user.clone().unwrap_or_else(|| "token".to_string());
-                let (client, updates) = RemoteClient::start(&url, token, user, RemoteOptions::default())?;
-                console(Client::Remote(client), updates, keymap, theme, &options, log).await
+                let local = || config::local_secrets(&data).map(|secrets| secrets.admin_token);
+                let (token, user) = match (options.token.clone(), options.user.clone()) {
+                    (Some(token), user) => {
+                        (Some(token), user.unwrap_or_else(|| "token".to_string()))
+                    }
+                    (None, user) => (
+                        local(),
+                        user.unwrap_or_else(|| config::LOCAL_ADMIN_NAME.to_string()),
+                    ),
+                };
+                remote(&url, token, user, keymap, theme, &options, log).await
             }
-            None => {
-                let config = config::load(&options.load).map_err(|error| error.to_string())?;
-                let log = start_log(&config.server.data_dir);
-                let user = acting_user(&config, options.user.as_deref())?;
-                let listener = tokio::net::TcpListener::bind(config.server.listen)
-                    .await
-                    .map_err(|error| format!("cannot listen on {}: {error} (is another klaxon running? try --listen or --connect)", config.server.listen))?;
-                let running = crate::api::launch(&config, listener, Arc::new(SystemClock))
-                    .await
-                    .map_err(|error| error.to_string())?;
-                tracing::info!(address = %running.address, user = %user.name, "embedded engine started");
-                let integrations = embedded::integration_views(&config, running.address);
-                let (client, updates) = EmbeddedClient::start(running.engine.clone(), running.address, user, integrations);
-                let result = console(Client::Embedded(client), updates, keymap, theme, &options, log).await;
-                running.stop().await;
-                result
-            }
+            None => embedded(keymap, theme, &options).await,
         }
     })
+}
+
+async fn remote(
+    url: &str,
+    token: Option<String>,
+    user: String,
+    keymap: Keymap,
+    theme: Theme,
+    options: &Options,
+    log: Option<PathBuf>,
+) -> Result<(), String> {
+    let (client, updates) = RemoteClient::start(url, token, user, RemoteOptions::default())?;
+    console(Client::Remote(client), updates, keymap, theme, options, log).await
+}
+
+async fn embedded(keymap: Keymap, theme: Theme, options: &Options) -> Result<(), String> {
+    let config = config::load(&options.load).map_err(|error| error.to_string())?;
+    let log = start_log(&config.server.data_dir);
+    let user = acting_user(&config, options.user.as_deref())?;
+    let listen = config.server.listen;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(error) if error.kind() == io::ErrorKind::AddrInUse => {
+            // Most likely this machine's engine already runs (`klaxon serve`): open the
+            // console on it, as the same user, rather than fail.
+            tracing::info!(%listen, "the address is taken; connecting to the engine there");
+            let token = options.token.clone().or(Some(user.token.clone()));
+            let url = format!("http://{listen}");
+            return remote(&url, token, user.name.clone(), keymap, theme, options, log).await;
+        }
+        Err(error) => {
+            return Err(format!(
+                "cannot listen on {listen}: {error} (try --listen or --connect)"
+            ))
+        }
+    };
+    let running = crate::api::launch(&config, listener, Arc::new(SystemClock))
+        .await
+        .map_err(|error| error.to_string())?;
+    tracing::info!(address = %running.address, user = %user.name, "embedded engine started");
+    let integrations = embedded::integration_views(&config, running.address);
+    let (client, updates) =
+        EmbeddedClient::start(running.engine.clone(), running.address, user, integrations);
+    let result = console(
+        Client::Embedded(client),
+        updates,
+        keymap,
+        theme,
+        options,
+        log,
+    )
+    .await;
+    running.stop().await;
+    result
 }
 
 /// The configured user the embedded console acts as.
