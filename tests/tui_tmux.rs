@@ -42,8 +42,11 @@ struct Tmux {
 impl Tmux {
     fn start(name: &str, command: &str) -> Tmux {
         let socket = format!("klaxon-test-{}-{name}", std::process::id());
+        // -u and a UTF-8 locale: the screen's ● and ✕ must come back as themselves.
         let status = Command::new("tmux")
+            .env("LANG", "C.UTF-8")
             .args([
+                "-u",
                 "-L",
                 &socket,
                 "-f",
@@ -64,7 +67,8 @@ impl Tmux {
 
     fn screen(&self) -> String {
         let output = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .env("LANG", "C.UTF-8")
+            .args(["-u", "-L", &self.socket, "capture-pane", "-p"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&output.stdout).into_owned()
