@@ -519,3 +519,49 @@ fn klaxon_on_a_machine_whose_engine_already_runs_opens_the_console_on_it() {
     tmux.keys(&["q"]);
     tmux.wait_for("KLAXON-EXITED 0");
 }
+
+/// Run by `a_panic_in_the_ui_gives_the_terminal_back` inside tmux: takes the terminal the
+/// way the console does, then panics on the UI thread. Does nothing in a normal test run.
+#[test]
+fn panic_helper() {
+    if std::env::var_os("KLAXON_PANIC_HELPER").is_none() {
+        return;
+    }
+    klaxon::tui::terminal::install_panic_hook(Some(PathBuf::from("/tmp/klaxon-panic-helper.log")));
+    klaxon::tui::terminal::enter(true).unwrap();
+    print!("\x1b[2J\x1b[Hdrawn on the alternate screen");
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    panic!("a bug in the console");
+}
+
+#[test]
+fn a_panic_in_the_ui_gives_the_terminal_back() {
+    if !tmux_available() {
+        return;
+    }
+    let test_binary = std::env::current_exe().unwrap();
+    // After the panic the shell reports whether the terminal is back in canonical mode.
+    let command = format!(
+        "env KLAXON_PANIC_HELPER=1 {} --exact panic_helper --nocapture --test-threads 1; \
+         stty -a | grep -o -- '-icanon\\|icanon' | sed 's/^/TTY-/'; echo HELPER-DONE; sleep 600",
+        test_binary.display()
+    );
+    let tmux = Tmux::start("panic", &command);
+    let screen = tmux.wait_for("HELPER-DONE");
+    assert!(
+        screen.contains("a bug in the console"),
+        "the panic message is readable:\n{screen}"
+    );
+    assert!(
+        screen.contains("the log is /tmp/klaxon-panic-helper.log"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("TTY-icanon") && !screen.contains("TTY--icanon"),
+        "raw mode is off again:\n{screen}"
+    );
+    assert!(
+        !screen.contains("drawn on the alternate screen"),
+        "the alternate screen is left:\n{screen}"
+    );
+}
