@@ -37,6 +37,8 @@ fn free_port() -> u16 {
 /// One tmux server of our own (its own socket, no user configuration) with one window.
 struct Tmux {
     socket: String,
+    /// One line per terminal bell, written by a tmux hook.
+    bells: PathBuf,
 }
 
 impl Tmux {
@@ -62,7 +64,31 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(status.success());
-        Tmux { socket }
+        let bells = std::env::temp_dir().join(format!("{socket}.bells"));
+        let _ = std::fs::remove_file(&bells);
+        let hook = format!("run-shell \"echo rang >> {}\"", bells.display());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "set-hook", "-g", "alert-bell", &hook])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Tmux { socket, bells }
+    }
+
+    fn bells(&self) -> usize {
+        std::fs::read_to_string(&self.bells).map_or(0, |text| text.lines().count())
+    }
+
+    fn wait_bells(&self, count: usize) {
+        let started = Instant::now();
+        while self.bells() < count {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "waited for {count} bell(s), heard {}",
+                self.bells()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 
     fn screen(&self) -> String {
@@ -123,7 +149,7 @@ impl Drop for Tmux {
 /// The console's command line in a clean environment: HOME is the test's, nothing else.
 fn console_command(home: &Path, arguments: &str) -> String {
     format!(
-        "env -i PATH=/usr/bin:/bin HOME={home} TERM=xterm-256color LANG=C.UTF-8 KLAXON_BELL=off {binary} {arguments}; \
+        "env -i PATH=/usr/bin:/bin HOME={home} TERM=xterm-256color LANG=C.UTF-8 {binary} {arguments}; \
          echo KLAXON-EXITED $?; sleep 600",
         home = home.display(),
         binary = env!("CARGO_BIN_EXE_klaxon"),
@@ -262,8 +288,9 @@ fn first_start_alert_ack_note_resolve_quit() {
     let api = Api::new(format!("http://127.0.0.1:{port}"), admin_token(&data));
 
     // The alert, sent to the URL the screen shows, appears live.
+    let alert_url = url_on(&screen, port);
     let accepted = api.post(
-        &url_on(&screen, port),
+        &alert_url,
         serde_json::json!({"summary": "disk full on db-1", "severity": "critical"}),
     );
     let id = accepted["incidents"][0].as_u64().unwrap();
@@ -274,6 +301,14 @@ fn first_start_alert_ack_note_resolve_quit() {
         screen.contains(&format!("●CRIT #{id}")),
         "new and critical: marked\n{screen}"
     );
+    // It rang once; a warning does not ring.
+    tmux.wait_bells(1);
+    api.post(
+        &alert_url,
+        serde_json::json!({"summary": "cpu warm", "severity": "warning"}),
+    );
+    tmux.wait_for("cpu warm");
+    assert_eq!(tmux.bells(), 1);
 
     tmux.keys(&["a"]);
     tmux.wait("acknowledged on screen", |screen| {
@@ -321,7 +356,9 @@ fn first_start_alert_ack_note_resolve_quit() {
     tmux.wait_for(&format!("resolve #{id} disk full on db-1? y yes  n no"));
     tmux.keys(&["y"]);
     tmux.wait("resolved on screen", |screen| {
-        screen.contains(&format!("#{id} resolved")) && screen.contains("No open incidents.")
+        screen.contains(&format!("#{id} resolved"))
+            && screen.contains("open 1 ")
+            && screen.contains("resolved 1 ")
     });
     let incident = api.wait_incident(id, "resolved", |incident| incident["status"] == "resolved");
     assert_eq!(incident["resolved_by"], "admin");
