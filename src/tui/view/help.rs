@@ -7,7 +7,7 @@ use crate::tui::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 pub fn lines(state: &State) -> Vec<Line<'static>> {
     let theme = &state.theme;
@@ -110,13 +110,20 @@ pub fn render(state: &State, scroll: usize, area: Rect, buffer: &mut Buffer) {
     Clear.render(popup, buffer);
     let lines = lines(state);
     let inner_height = height.saturating_sub(2) as usize;
-    let scroll = scroll.min(lines.len().saturating_sub(inner_height));
+    // Rows after wrapping, so the end of the help can always be scrolled to.
+    let inner_width = (width.saturating_sub(2) as usize).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|line| line.width().div_ceil(inner_width).max(1))
+        .sum();
+    let scroll = scroll.min(rows.saturating_sub(inner_height));
     let block = Block::bordered()
         .title(" help · j/k scroll · any other key closes ")
         .border_style(state.theme.style(Role::Border))
         .style(state.theme.style(Role::Base));
     Paragraph::new(lines)
         .block(block)
+        .wrap(Wrap { trim: false })
         .scroll((scroll as u16, 0))
         .render(popup, buffer);
 }
