@@ -602,3 +602,53 @@ fn a_panic_in_the_ui_gives_the_terminal_back() {
         "the alternate screen is left:\n{screen}"
     );
 }
+
+#[test]
+fn ctrl_z_suspends_to_the_shell_fg_resumes_and_resizes_are_followed() {
+    if !tmux_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // A shell of its own, so that there is job control to suspend to.
+    let shell = format!(
+        "env -i PATH=/usr/bin:/bin HOME={} TERM=xterm-256color LANG=C.UTF-8 PS1='shell$ ' bash --norc --noprofile -i",
+        home.path().display()
+    );
+    let tmux = Tmux::start("suspend", &shell);
+    tmux.wait_for("shell$");
+    tmux.type_text(&format!(
+        "{} --listen 127.0.0.1:{port}",
+        env!("CARGO_BIN_EXE_klaxon")
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("No incidents. All quiet.");
+    tmux.keys(&["C-z"]);
+    let screen = tmux.wait("the shell after ctrl-z", |screen| {
+        screen.contains("Stopped")
+    });
+    assert!(
+        !screen.contains("All quiet"),
+        "the console's screen is gone while suspended:\n{screen}"
+    );
+    tmux.type_text("fg");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("No incidents. All quiet.");
+    let status = Command::new("tmux")
+        .args(["-L", &tmux.socket, "resize-window", "-x", "80", "-y", "24"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Narrow: short tab names, and the hint line still ends with help and quit.
+    let screen = tmux.wait("the narrow layout", |screen| screen.contains(" trig 0 "));
+    assert!(
+        screen
+            .lines()
+            .any(|line| line.trim_end().ends_with("? help  q quit")),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.type_text("echo exited $?");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("exited 0");
+}
