@@ -593,3 +593,29 @@ fn ticks_expire_messages_and_mouse_clicks_select_rows() {
     update(&mut state, Message::Scroll(-3));
     assert_eq!(state.selected, Some(1));
 }
+
+#[test]
+fn help_scrolls_to_its_end_and_no_further() {
+    let mut state = loaded();
+    update(
+        &mut state,
+        Message::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    press(&mut state, '?');
+    press(&mut state, 'G');
+    let Mode::Help { scroll: last } = state.mode else {
+        panic!("help closed")
+    };
+    assert!(last > 0, "the help is longer than 24 rows");
+    press(&mut state, 'j');
+    assert_eq!(state.mode, Mode::Help { scroll: last });
+    press(&mut state, 'k');
+    assert_eq!(state.mode, Mode::Help { scroll: last - 1 });
+    press(&mut state, 'g');
+    assert_eq!(state.mode, Mode::Help { scroll: 0 });
+    press(&mut state, 'x');
+    assert_eq!(state.mode, Mode::Normal);
+}

@@ -218,28 +218,28 @@ fn key_pressed(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             }
         }
         Mode::Help { scroll } => {
-            let action = state.keymap.action(&key);
-            match action {
-                Some(Action::SelectNext) => state.mode = Mode::Help { scroll: scroll + 1 },
-                Some(Action::SelectPrevious) => {
-                    state.mode = Mode::Help {
-                        scroll: scroll.saturating_sub(1),
-                    }
+            let last = super::view::help_last_scroll(state);
+            let page = state.page;
+            let scroll = match state.keymap.action(&key) {
+                Some(Action::SelectNext) => scroll + 1,
+                Some(Action::SelectPrevious) => scroll.saturating_sub(1),
+                Some(Action::PageDown) => scroll + page,
+                Some(Action::PageUp) => scroll.saturating_sub(page),
+                Some(Action::SelectFirst) => 0,
+                Some(Action::SelectLast) => last,
+                Some(action @ (Action::Suspend | Action::Redraw)) => {
+                    perform(state, action, effects);
+                    scroll
                 }
-                Some(Action::PageDown) => {
-                    state.mode = Mode::Help {
-                        scroll: scroll + state.page,
-                    }
-                }
-                Some(Action::PageUp) => {
-                    state.mode = Mode::Help {
-                        scroll: scroll.saturating_sub(state.page),
-                    }
-                }
-                Some(Action::Suspend | Action::Redraw) => perform(state, action.unwrap(), effects),
                 // Any other key closes the help, as people expect.
-                _ => state.mode = Mode::Normal,
-            }
+                _ => {
+                    state.mode = Mode::Normal;
+                    return;
+                }
+            };
+            state.mode = Mode::Help {
+                scroll: scroll.min(last),
+            };
         }
         Mode::Normal => match state.keymap.action(&key) {
             Some(action) => perform(state, action, effects),

@@ -98,6 +98,31 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     lines
 }
 
+/// The popup's place on a screen of the state's size.
+fn popup(state: &State) -> Rect {
+    let area = Rect::new(0, 0, state.width, state.height);
+    let width = area.width.saturating_sub(4).min(100);
+    Rect {
+        x: (area.width - width) / 2,
+        y: 1,
+        width,
+        height: area.height.saturating_sub(2),
+    }
+}
+
+/// The furthest the help can scroll: its rows after wrapping less the rows shown, so the end
+/// can always be reached and scrolling past it does nothing.
+pub fn last_scroll(state: &State) -> usize {
+    let popup = popup(state);
+    let inner_width = (popup.width.saturating_sub(2) as usize).max(1);
+    let inner_height = popup.height.saturating_sub(2) as usize;
+    let rows: usize = lines(state)
+        .iter()
+        .map(|line| line.width().div_ceil(inner_width).max(1))
+        .sum();
+    rows.saturating_sub(inner_height)
+}
+
 pub fn render(state: &State, scroll: usize, area: Rect, buffer: &mut Buffer) {
     let width = area.width.saturating_sub(4).min(100);
     let height = area.height.saturating_sub(2);
@@ -109,14 +134,7 @@ pub fn render(state: &State, scroll: usize, area: Rect, buffer: &mut Buffer) {
     };
     Clear.render(popup, buffer);
     let lines = lines(state);
-    let inner_height = height.saturating_sub(2) as usize;
-    // Rows after wrapping, so the end of the help can always be scrolled to.
-    let inner_width = (width.saturating_sub(2) as usize).max(1);
-    let rows: usize = lines
-        .iter()
-        .map(|line| line.width().div_ceil(inner_width).max(1))
-        .sum();
-    let scroll = scroll.min(rows.saturating_sub(inner_height));
+    let scroll = scroll.min(last_scroll(state));
     let block = Block::bordered()
         .title(" help · j/k scroll · any other key closes ")
         .border_style(state.theme.style(Role::Border))
