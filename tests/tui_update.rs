@@ -552,8 +552,26 @@ fn the_detail_shows_one_incident_and_grows_its_timeline_live() {
         .map(|entry| entry.seq)
         .collect();
     assert_eq!(seqs, [0, 1, 3, 4]);
-    // Actions apply to the incident shown; j scrolls.
+    // Actions apply to the incident shown; j scrolls, as far as there is more to see.
     assert_eq!(acts(&press(&mut state, 'a')), [(2, Domain::Acknowledge)]);
+    press(&mut state, 'j');
+    assert!(matches!(&state.screen, Screen::Detail(detail) if detail.scroll == 0));
+    update(
+        &mut state,
+        Message::Resize {
+            width: 120,
+            height: 10,
+        },
+    );
+    press(&mut state, 'G');
+    let Screen::Detail(detail) = &state.screen else {
+        panic!("left the detail")
+    };
+    let last = detail.scroll;
+    assert!(last > 0);
+    press(&mut state, 'j');
+    assert!(matches!(&state.screen, Screen::Detail(detail) if detail.scroll == last));
+    press(&mut state, 'g');
     press(&mut state, 'j');
     assert!(matches!(&state.screen, Screen::Detail(detail) if detail.scroll == 1));
     key(&mut state, KeyCode::Esc);

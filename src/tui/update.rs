@@ -94,9 +94,7 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
             }
         }
         Message::Scroll(delta) => match &mut state.screen {
-            Screen::Detail(detail) => {
-                detail.scroll = (detail.scroll as isize + delta).max(0) as usize
-            }
+            Screen::Detail(_) => scroll_detail(state, delta),
             Screen::Queue => {
                 state.move_cursor(delta);
                 mark_seen(state);
@@ -466,9 +464,7 @@ fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 _ => isize::MAX / 2,
             };
             match &mut state.screen {
-                Screen::Detail(detail) => {
-                    detail.scroll = (detail.scroll as isize).saturating_add(delta).max(0) as usize;
-                }
+                Screen::Detail(_) => scroll_detail(state, delta),
                 Screen::Queue => {
                     state.move_cursor(delta);
                     mark_seen(state);
@@ -541,6 +537,18 @@ fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::Redraw => effects.push(Effect::Redraw),
         Action::Suspend => effects.push(Effect::Suspend),
         Action::Quit => effects.push(Effect::Quit),
+    }
+}
+
+/// Scrolls the detail, never past its end (so scrolling back responds at once).
+fn scroll_detail(state: &mut State, delta: isize) {
+    let Screen::Detail(detail) = &state.screen else {
+        return;
+    };
+    let last = super::view::detail_last_scroll(state, detail);
+    if let Screen::Detail(detail) = &mut state.screen {
+        let scroll = (detail.scroll as isize).saturating_add(delta).max(0) as usize;
+        detail.scroll = scroll.min(last);
     }
 }
 

@@ -13,14 +13,25 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 pub fn render(state: &State, detail: &DetailView, area: Rect, buffer: &mut Buffer) {
     let lines = lines(state, detail);
-    // Clamped here rather than in the state: only the view knows how long the content is.
-    let scroll = detail
-        .scroll
-        .min(lines.len().saturating_sub(area.height as usize));
+    let scroll = detail.scroll.min(last_scroll(state, detail));
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .scroll((scroll.min(u16::MAX as usize) as u16, 0))
         .render(area, buffer);
+}
+
+/// The furthest the detail can scroll at the state's screen size (rows after wrapping less
+/// the rows shown).
+pub fn last_scroll(state: &State, detail: &DetailView) -> usize {
+    let width = (state.width as usize).max(1);
+    let height = state
+        .height
+        .saturating_sub(1 + crate::tui::state::QUEUE_BOTTOM) as usize;
+    let rows: usize = lines(state, detail)
+        .iter()
+        .map(|line| line.width().div_ceil(width).max(1))
+        .sum();
+    rows.saturating_sub(height)
 }
 
 fn field(name: &str, state: &State) -> Span<'static> {

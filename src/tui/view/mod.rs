@@ -12,6 +12,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::Frame;
 
 pub use chrome::{hint_line, status_line};
+pub use detail::last_scroll as detail_last_scroll;
 pub use help::last_scroll as help_last_scroll;
 
 /// Draws the whole screen and places the cursor when a prompt is open.
