@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod ingest;
+pub mod notify;
 pub mod protocol;
 pub mod store;
 pub mod tui;

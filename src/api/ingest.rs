@@ -619,6 +619,7 @@ mod tests {
                 options,
             }],
             users: Vec::new(),
+            oncall: Default::default(),
         };
         let (engine, _task) = crate::engine::start(
             Arc::new(MemoryStore::new()),

@@ -54,6 +54,22 @@ pub struct Config {
     pub server: ServerConfig,
     pub integrations: Vec<IntegrationConfig>,
     pub users: Vec<UserConfig>,
+    pub oncall: OnCallConfig,
+}
+
+/// Who gets paged, how and when: people's contact methods and rules, teams, schedules,
+/// escalation policies, routing, maintenance windows and overrides from the file, and how
+/// the notification channels reach the world.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnCallConfig {
+    /// One person per `[[users]]` entry, with their contact methods and rules.
+    pub directory: crate::domain::escalation::Directory,
+    pub routing: crate::domain::routing::Routing,
+    /// `[[silences]]`: maintenance windows, identified by their names.
+    pub maintenance: Vec<crate::domain::silence::Silence>,
+    /// `[[schedules.overrides]]`, identified as `config-N` in file order.
+    pub overrides: Vec<crate::domain::schedule::Override>,
+    pub notify: crate::notify::NotifySettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +205,7 @@ fn built_in() -> (Config, Vec<&'static str>) {
         server: ServerConfig::default(),
         integrations,
         users: Vec::new(),
+        oncall: OnCallConfig::default(),
     };
     (config, DEFAULT_INTEGRATIONS.map(|(name, _)| name).to_vec())
 }
@@ -227,6 +244,7 @@ pub fn check_text(text: &str, path: &Path) -> Result<Config, ConfigError> {
             server: file.server,
             integrations: file.integrations,
             users: file.users,
+            oncall: file.oncall,
         }),
         Err(diagnostics) => Err(ConfigError::Invalid {
             path: path.to_path_buf(),

@@ -25,6 +25,7 @@ pub(crate) struct FileConfig {
     pub server: ServerConfig,
     pub integrations: Vec<IntegrationConfig>,
     pub users: Vec<UserConfig>,
+    pub oncall: super::OnCallConfig,
 }
 
 /// The sources this build can parse: a config naming another one fails at start, not at
@@ -224,6 +225,7 @@ impl Checker<'_> {
             server,
             integrations,
             users,
+            oncall: super::OnCallConfig::default(),
         }
     }
 

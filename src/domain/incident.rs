@@ -1,8 +1,11 @@
 //! Incidents and their timelines: the lifecycle rules. Pure: every function takes `now`.
 
 use super::alert::{AlertEvent, AlertStatus, Link};
+use super::escalation::ContactKind;
 use super::labels::Labels;
+use super::routing::Urgency;
 use super::severity::Severity;
+use super::silence::SilenceId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,8 +51,21 @@ impl std::str::FromStr for IncidentStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EscalationState {
     pub policy: Option<String>,
+    /// The last level paged, 1-based; 0 before the first.
     pub level: u32,
+    /// When the next level is paged; `None` when escalation is stopped or exhausted.
     pub next_at: Option<DateTime<Utc>>,
+    /// Runs of the policy after the first (0 during the first).
+    #[serde(default)]
+    pub repeat: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Urgency>,
+    /// The route that chose the policy, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// The silence holding the incident: stored and shown, but nobody is paged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced_by: Option<SilenceId>,
 }
 
 /// Who did something: a user by name, an integration, or klaxon itself.
@@ -74,17 +90,81 @@ impl std::fmt::Display for Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineKind {
-    Triggered { title: String },
-    AlertFired { title: String, alert_count: u32 },
-    AlertResolved { title: String },
+    Triggered {
+        title: String,
+    },
+    AlertFired {
+        title: String,
+        alert_count: u32,
+    },
+    AlertResolved {
+        title: String,
+    },
     Acknowledged,
     Unacknowledged,
-    Resolved { by_source: bool },
-    Snoozed { until: DateTime<Utc> },
+    Resolved {
+        by_source: bool,
+    },
+    Snoozed {
+        until: DateTime<Utc>,
+    },
     SnoozeEnded,
-    Reassigned { from: Option<String>, to: String },
-    SeverityChanged { from: Severity, to: Severity },
-    Note { text: String },
+    Reassigned {
+        from: Option<String>,
+        to: String,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    Note {
+        text: String,
+    },
+    /// Routing chose no escalation policy: nobody is paged for this incident.
+    NotPaged {
+        reason: String,
+    },
+    Silenced {
+        silence: SilenceId,
+        description: String,
+    },
+    SilenceEnded {
+        silence: SilenceId,
+    },
+    Escalated {
+        policy: String,
+        level: u32,
+        repeat: u32,
+        users: Vec<String>,
+        manual: bool,
+    },
+    EscalationExhausted,
+    Notified {
+        user: String,
+        contact: String,
+        channel: ContactKind,
+        outcome: Delivery,
+    },
+}
+
+/// What came of one attempt to reach someone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Delivery {
+    Delivered {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// Failed; tried again after a pause.
+    Failed {
+        reason: String,
+        attempt: u32,
+        of: u32,
+    },
+    GaveUp {
+        reason: String,
+        attempts: u32,
+    },
 }
 
 impl TimelineKind {
@@ -113,6 +193,66 @@ impl TimelineKind {
                 format!("severity changed from {from} to {to}")
             }
             TimelineKind::Note { text } => text.clone(),
+            TimelineKind::NotPaged { reason } => format!("nobody paged: {reason}"),
+            TimelineKind::Silenced { description, .. } => {
+                format!("silenced by {description}: nobody is paged")
+            }
+            TimelineKind::SilenceEnded { silence } => {
+                format!("silence {silence} ended: escalation starts")
+            }
+            TimelineKind::Escalated {
+                policy,
+                level,
+                repeat,
+                users,
+                manual,
+            } => {
+                let how = if *manual {
+                    "escalated by hand to"
+                } else {
+                    "escalated to"
+                };
+                let run = if *repeat > 0 {
+                    format!(", repeat {repeat}")
+                } else {
+                    String::new()
+                };
+                let whom = if users.is_empty() {
+                    "nobody (no one on call)".to_string()
+                } else {
+                    users.join(", ")
+                };
+                format!("{how} level {level} of {policy}{run}: paging {whom}")
+            }
+            TimelineKind::EscalationExhausted => {
+                "escalation policy exhausted: no further level".to_string()
+            }
+            TimelineKind::Notified {
+                user,
+                contact,
+                channel,
+                outcome,
+            } => {
+                let via = if contact == channel.as_str() {
+                    contact.clone()
+                } else {
+                    format!("{contact} ({channel})")
+                };
+                match outcome {
+                    Delivery::Delivered { detail: None } => format!("{via} to {user}: delivered"),
+                    Delivery::Delivered {
+                        detail: Some(detail),
+                    } => format!("{via} to {user}: delivered ({detail})"),
+                    Delivery::Failed {
+                        reason,
+                        attempt,
+                        of,
+                    } => format!("{via} to {user}: failed {reason}, retry {attempt}/{of}"),
+                    Delivery::GaveUp { reason, attempts } => {
+                        format!("{via} to {user}: gave up after {attempts} attempts: {reason}")
+                    }
+                }
+            }
         }
     }
 }
@@ -309,6 +449,7 @@ impl Incident {
                     return None;
                 }
                 self.status = IncidentStatus::Acknowledged;
+                self.stop_escalation();
                 self.acknowledged_at = Some(now);
                 self.acknowledged_by = Some(actor.to_string());
                 entries.push(self.record(now, actor, TimelineKind::Acknowledged));
@@ -360,6 +501,7 @@ impl Incident {
                 }
                 self.status = IncidentStatus::Acknowledged;
                 self.snoozed_until = None;
+                self.stop_escalation();
                 self.acknowledged_at = Some(now);
                 self.acknowledged_by = Some(user.to_string());
                 entries.push(self.record(now, actor, TimelineKind::Acknowledged));
@@ -382,6 +524,7 @@ impl Incident {
                     self.acknowledged_by = Some(user.to_string());
                 }
                 self.status = IncidentStatus::Acknowledged;
+                self.stop_escalation();
                 self.snoozed_until = Some(*until);
                 entries.push(self.record(now, actor, TimelineKind::Snoozed { until: *until }));
             }
@@ -439,6 +582,7 @@ impl Incident {
         self.acknowledged_at = None;
         self.acknowledged_by = None;
         self.updated_at = now;
+        self.start_escalation(now);
         let entry = self.record(now, Actor::System, TimelineKind::SnoozeEnded);
         Some(Change {
             incident: self.clone(),
@@ -461,6 +605,16 @@ impl Incident {
         self.firing.clear();
         self.escalation.next_at = None;
         entries.push(self.record(now, actor, TimelineKind::Resolved { by_source }));
+    }
+
+    /// Appends a timeline entry; the caller keeps it to store and publish.
+    pub fn record_entry(
+        &mut self,
+        at: DateTime<Utc>,
+        actor: Actor,
+        kind: TimelineKind,
+    ) -> TimelineEntry {
+        self.record(at, actor, kind)
     }
 
     fn record(&mut self, at: DateTime<Utc>, actor: Actor, kind: TimelineKind) -> TimelineEntry {

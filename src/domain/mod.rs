@@ -1,17 +1,23 @@
-//! Pure domain types and rules: alerts, incidents, severity, dedup. No I/O, no async, no
+//! Pure domain types and rules: alerts, incidents, severity, dedup, routing, silences,
+//! schedules and escalation. No I/O, no async, no
 //! storage or UI crates; time is always a parameter.
 
 pub mod alert;
 pub mod book;
+pub mod escalation;
 pub mod incident;
 pub mod labels;
+pub mod matcher;
+pub mod routing;
+pub mod schedule;
 pub mod severity;
+pub mod silence;
 
 pub use alert::{AlertEvent, AlertStatus, Link};
 pub use book::{BookError, IncidentBook, IngestResult};
 pub use incident::{
-    Action, ActionError, Actor, Change, EscalationState, Incident, IncidentId, IncidentStatus,
-    TimelineEntry, TimelineKind,
+    Action, ActionError, Actor, Change, Delivery, EscalationState, Incident, IncidentId,
+    IncidentStatus, TimelineEntry, TimelineKind,
 };
 pub use labels::Labels;
 pub use severity::Severity;

@@ -58,6 +58,7 @@ pub fn config(data_dir: &std::path::Path) -> Config {
             user("alice", RESPONDER, Role::Responder),
             user("vic", VIEWER, Role::Viewer),
         ],
+        oncall: Default::default(),
     }
 }
 
