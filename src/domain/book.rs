@@ -4,7 +4,7 @@
 use super::alert::{AlertEvent, AlertStatus};
 use super::incident::{Action, ActionError, Change, Incident, IncidentId};
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 /// How many resolved incidents stay in memory for quick reads; older ones live in the store.
 pub const RESOLVED_KEPT_IN_MEMORY: usize = 2_000;
@@ -23,6 +23,17 @@ pub struct IncidentBook {
     open_by_key: HashMap<(String, String), IncidentId>,
     resolved_order: VecDeque<IncidentId>,
     next_id: IncidentId,
+    /// When each incident's next escalation step is due, soonest first, so the engine finds
+    /// what is due without looking at every open incident.
+    escalations: BTreeSet<(DateTime<Utc>, IncidentId)>,
+}
+
+/// The time an incident's next escalation step is due, if one is pending.
+fn escalation_key(incident: &Incident) -> Option<(DateTime<Utc>, IncidentId)> {
+    let pending = incident.status == super::incident::IncidentStatus::Triggered
+        && incident.escalation.silenced_by.is_none();
+    let at = incident.escalation.next_at.filter(|_| pending)?;
+    Some((at, incident.id))
 }
 
 /// What one ingest call did.
@@ -61,15 +72,79 @@ impl IncidentBook {
             }
         }
         self.next_id = self.next_id.max(incident.id + 1);
-        self.incidents.insert(incident.id, incident);
+        self.put(incident);
         self.evict_old_resolved();
+    }
+
+    /// Replaces an incident, keeping the escalation index in step.
+    fn put(&mut self, incident: Incident) {
+        if let Some(key) = escalation_key(&incident) {
+            self.escalations.insert(key);
+        }
+        if let Some(old) = self.incidents.insert(incident.id, incident) {
+            let new = self.incidents.get(&old.id).and_then(escalation_key);
+            if let Some(key) = escalation_key(&old).filter(|key| Some(*key) != new) {
+                self.escalations.remove(&key);
+            }
+        }
+    }
+
+    /// Removes an incident from memory, keeping the escalation index in step.
+    fn take(&mut self, id: IncidentId) -> Option<Incident> {
+        let old = self.incidents.remove(&id)?;
+        if let Some(key) = escalation_key(&old) {
+            self.escalations.remove(&key);
+        }
+        Some(old)
+    }
+
+    /// Changes an incident in place through `change`, which returns what it wrote; the
+    /// incident is then re-indexed. `None` when the incident is not in memory.
+    pub fn modify<T>(
+        &mut self,
+        id: IncidentId,
+        change: impl FnOnce(&mut Incident) -> T,
+    ) -> Option<T> {
+        self.in_place(id, change)
+    }
+
+    /// Changes an incident where it lies (no copy), taking it out of the escalation index
+    /// first and putting it back after, so the index never holds a stale time.
+    fn in_place<T>(
+        &mut self,
+        id: IncidentId,
+        change: impl FnOnce(&mut Incident) -> T,
+    ) -> Option<T> {
+        let incident = self.incidents.get_mut(&id)?;
+        if let Some(key) = escalation_key(incident) {
+            self.escalations.remove(&key);
+        }
+        let result = change(incident);
+        if let Some(key) = escalation_key(incident) {
+            self.escalations.insert(key);
+        }
+        Some(result)
+    }
+
+    /// Incidents whose next escalation step is due at `now`, soonest first.
+    pub fn due_escalations(&self, now: DateTime<Utc>) -> Vec<IncidentId> {
+        self.escalations
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// When the soonest pending escalation step is due.
+    pub fn next_escalation(&self) -> Option<DateTime<Utc>> {
+        self.escalations.first().map(|(at, _)| *at)
     }
 
     /// Undoes changes that could not be stored: restores the given prior versions, forgets
     /// incidents that did not exist before, and resets id allocation.
     pub fn roll_back(&mut self, before: Vec<(IncidentId, Option<Incident>)>, next_id: IncidentId) {
         for (id, prior) in before.into_iter().rev() {
-            if let Some(current) = self.incidents.remove(&id) {
+            if let Some(current) = self.take(id) {
                 let key = (current.integration.clone(), current.dedup_key.clone());
                 if self.open_by_key.get(&key) == Some(&id) {
                     self.open_by_key.remove(&key);
@@ -122,11 +197,8 @@ impl IncidentBook {
                     if !result.incidents.contains(&id) {
                         result.incidents.push(id);
                     }
-                    let incident = self
-                        .incidents
-                        .get_mut(&id)
-                        .expect("the dedup index only names incidents in the book");
-                    incident.apply_alert(event, now)
+                    self.in_place(id, |incident| incident.apply_alert(event, now))
+                        .expect("the dedup index only names incidents in the book")
                 }
                 None if event.status == AlertStatus::Firing => {
                     let id = self.next_id;
@@ -155,8 +227,9 @@ impl IncidentBook {
         user: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Change>, BookError> {
-        let incident = self.incidents.get_mut(&id).ok_or(BookError::NotFound(id))?;
-        let change = incident.apply_action(action, user, now)?;
+        let change = self
+            .in_place(id, |incident| incident.apply_action(action, user, now))
+            .ok_or(BookError::NotFound(id))??;
         if let Some(change) = &change {
             self.store_change(change);
         }
@@ -173,7 +246,7 @@ impl IncidentBook {
             .collect();
         due.sort_unstable();
         due.into_iter()
-            .filter_map(|id| self.incidents.get_mut(&id)?.wake_if_due(now))
+            .filter_map(|id| self.in_place(id, |incident| incident.wake_if_due(now))?)
             .collect()
     }
 
@@ -197,7 +270,7 @@ impl IncidentBook {
             let key = (incident.integration.clone(), incident.dedup_key.clone());
             self.open_by_key.insert(key, incident.id);
         }
-        self.incidents.insert(incident.id, incident.clone());
+        self.put(incident.clone());
         self.evict_old_resolved();
     }
 
@@ -209,7 +282,7 @@ impl IncidentBook {
                     .get(&id)
                     .is_some_and(|incident| !incident.status.is_open())
                 {
-                    self.incidents.remove(&id);
+                    self.take(id);
                 }
             }
         }

@@ -8,6 +8,7 @@ pub mod escalation;
 pub mod incident;
 pub mod labels;
 pub mod matcher;
+pub mod outbox;
 pub mod routing;
 pub mod schedule;
 pub mod severity;

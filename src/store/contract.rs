@@ -27,6 +27,7 @@ fn batch_of(items: Vec<(Incident, Vec<TimelineEntry>)>) -> CommitBatch {
                 replays: Vec::new(),
             })
             .collect(),
+        ..CommitBatch::default()
     }
 }
 
@@ -105,6 +106,7 @@ fn replays_stand_while_their_incident_is_open_and_lists_them(store: &dyn Store) 
             ),
             change(&second, &second_entries, vec![replay("web", 100, 2)]),
         ],
+        ..CommitBatch::default()
     };
     store.commit(&batch).unwrap();
     let mut standing = store.load(at(50)).unwrap().replays;
@@ -145,6 +147,7 @@ fn alert_records_are_kept_per_incident(store: &dyn Store) {
                 record("a", "disk 90%"),
                 record("b", "disk 91%"),
             ])],
+            ..CommitBatch::default()
         })
         .unwrap();
     let mut later = change(vec![record("a", "disk 99%")]);
@@ -152,6 +155,7 @@ fn alert_records_are_kept_per_incident(store: &dyn Store) {
     store
         .commit(&CommitBatch {
             changes: vec![later],
+            ..CommitBatch::default()
         })
         .unwrap();
     let alerts = store.alerts(1).unwrap();
@@ -163,11 +167,75 @@ fn alert_records_are_kept_per_incident(store: &dyn Store) {
     assert!(store.alerts(2).unwrap().is_empty());
 }
 
+fn outbox_silences_overrides_and_sequence_persist(store: &dyn Store) {
+    use crate::domain::escalation::ContactKind;
+    use crate::domain::outbox::NotificationJob;
+    use crate::domain::routing::Urgency;
+    use crate::domain::schedule::Override;
+    use crate::domain::silence::Silence;
+    let job = |id| NotificationJob {
+        id,
+        incident: 1,
+        user: "alice".to_string(),
+        contact: "sms".to_string(),
+        kind: ContactKind::Sms,
+        urgency: Urgency::High,
+        level: 1,
+        repeat: 0,
+        due_at: at(0),
+        attempts: 0,
+    };
+    let silence = Silence {
+        id: "3".to_string(),
+        matchers: vec!["service=batch".parse().unwrap()],
+        starts_at: at(0),
+        ends_at: at(3600),
+        comment: "rebuild".to_string(),
+        created_by: Some("alice".to_string()),
+    };
+    let cover = |id: &str| Override {
+        id: id.to_string(),
+        schedule: "primary".to_string(),
+        user: "carol".to_string(),
+        start: at(0),
+        end: at(60),
+        created_by: Some("alice".to_string()),
+    };
+    store
+        .commit(&CommitBatch {
+            jobs: vec![job(1), job(2)],
+            silences: vec![silence.clone()],
+            overrides: vec![cover("4"), cover("5")],
+            sequence: Some(5),
+            ..CommitBatch::default()
+        })
+        .unwrap();
+    let mut retried = job(2);
+    retried.attempts = 1;
+    retried.due_at = at(10);
+    let mut expired = silence.clone();
+    expired.ends_at = at(5);
+    store
+        .commit(&CommitBatch {
+            jobs: vec![retried.clone()],
+            jobs_done: vec![1],
+            silences: vec![expired.clone()],
+            overrides_removed: vec!["4".to_string()],
+            ..CommitBatch::default()
+        })
+        .unwrap();
+    let loaded = store.load(at(0)).unwrap();
+    assert_eq!(loaded.jobs, vec![retried]);
+    assert_eq!(loaded.silences, vec![expired]);
+    assert_eq!(loaded.overrides, vec![cover("5")]);
+    assert_eq!(loaded.sequence, 5);
+}
+
 type MakeStore<'a> = &'a dyn Fn() -> (Box<dyn Store>, Option<tempfile::TempDir>);
 
 fn run_all(make: MakeStore<'_>) {
     type Case = fn(&dyn Store);
-    let cases: [(&str, Case); 5] = [
+    let cases: [(&str, Case); 6] = [
         ("read back", committed_incidents_and_timelines_read_back),
         ("resolve", resolved_incidents_leave_the_open_set),
         ("list", list_is_newest_first_filtered_and_paged),
@@ -176,6 +244,7 @@ fn run_all(make: MakeStore<'_>) {
             replays_stand_while_their_incident_is_open_and_lists_them,
         ),
         ("alerts", alert_records_are_kept_per_incident),
+        ("outbox", outbox_silences_overrides_and_sequence_persist),
     ];
     for (name, case) in cases {
         let (store, _dir) = make();

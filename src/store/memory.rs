@@ -4,6 +4,9 @@ use super::{
     standing_replays, AlertRecord, CommitBatch, IncidentId, ListFilter, Loaded, Store, StoreError,
     StoredChange,
 };
+use crate::domain::outbox::{JobId, NotificationJob};
+use crate::domain::schedule::Override;
+use crate::domain::silence::Silence;
 use crate::domain::{Incident, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -14,7 +17,17 @@ use std::sync::Mutex;
 pub struct MemoryStore {
     /// Every change of every incident, in order.
     changes: Mutex<BTreeMap<IncidentId, Vec<StoredChange>>>,
+    /// Outbox, silences, overrides and the id sequence.
+    side: Mutex<Side>,
     failing: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Side {
+    jobs: BTreeMap<JobId, NotificationJob>,
+    silences: BTreeMap<String, Silence>,
+    overrides: BTreeMap<String, Override>,
+    sequence: u64,
 }
 
 impl MemoryStore {
@@ -40,17 +53,43 @@ impl Store for MemoryStore {
             return Err(StoreError::Io("simulated storage failure".to_string()));
         }
         let mut changes = self.changes();
+        let mut side = self
+            .side
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for change in &batch.changes {
             changes
                 .entry(change.incident.id)
                 .or_default()
                 .push(change.clone());
         }
+        for job in &batch.jobs {
+            side.jobs.insert(job.id, job.clone());
+        }
+        for id in &batch.jobs_done {
+            side.jobs.remove(id);
+        }
+        for silence in &batch.silences {
+            side.silences.insert(silence.id.clone(), silence.clone());
+        }
+        for entry in &batch.overrides {
+            side.overrides.insert(entry.id.clone(), entry.clone());
+        }
+        for id in &batch.overrides_removed {
+            side.overrides.remove(id);
+        }
+        if let Some(sequence) = batch.sequence {
+            side.sequence = side.sequence.max(sequence);
+        }
         Ok(())
     }
 
     fn load(&self, replays_since: DateTime<Utc>) -> Result<Loaded, StoreError> {
         let changes = self.changes();
+        let side = self
+            .side
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let latest: Vec<(Incident, Vec<_>)> = changes
             .values()
             .filter_map(|list| list.last())
@@ -64,6 +103,10 @@ impl Store for MemoryStore {
                 .collect(),
             next_id: changes.keys().next_back().map_or(1, |id| id + 1),
             replays: standing_replays(&latest, replays_since),
+            jobs: side.jobs.values().cloned().collect(),
+            silences: side.silences.values().cloned().collect(),
+            overrides: side.overrides.values().cloned().collect(),
+            sequence: side.sequence,
         })
     }
 

@@ -11,6 +11,9 @@ mod contract;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 
+use crate::domain::outbox::{JobId, NotificationJob};
+use crate::domain::schedule::{Override, OverrideId};
+use crate::domain::silence::Silence;
 use crate::domain::{AlertEvent, Incident, IncidentId, IncidentStatus, TimelineEntry};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,15 +67,32 @@ pub struct StoredChange {
     pub replays: Vec<ReplayRecord>,
 }
 
-/// Everything one group commit writes. Applied atomically: all of it or none.
+/// Everything one group commit writes. Applied atomically: all of it or none, so a page
+/// recorded in the outbox and the escalation step that decided it land together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommitBatch {
     pub changes: Vec<StoredChange>,
+    /// Notifications recorded or rescheduled (a new attempt count and due time).
+    pub jobs: Vec<NotificationJob>,
+    /// Notifications delivered, given up or cancelled: they leave the outbox.
+    pub jobs_done: Vec<JobId>,
+    /// Silences made or changed (an expired one keeps its record with its new end).
+    pub silences: Vec<Silence>,
+    pub overrides: Vec<Override>,
+    pub overrides_removed: Vec<OverrideId>,
+    /// The id sequence's new high-water mark, when this batch took ids from it.
+    pub sequence: Option<u64>,
 }
 
 impl CommitBatch {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+            && self.jobs.is_empty()
+            && self.jobs_done.is_empty()
+            && self.silences.is_empty()
+            && self.overrides.is_empty()
+            && self.overrides_removed.is_empty()
+            && self.sequence.is_none()
     }
 }
 
@@ -84,6 +104,13 @@ pub struct Loaded {
     pub next_id: IncidentId,
     /// Redelivery digests that still stand: recent, and naming only open incidents.
     pub replays: Vec<ReplayRecord>,
+    /// The outbox: notifications not yet delivered or given up.
+    pub jobs: Vec<NotificationJob>,
+    /// Every silence made over the API, expired ones included.
+    pub silences: Vec<Silence>,
+    pub overrides: Vec<Override>,
+    /// The highest id the sequence has handed out (jobs, silences, overrides).
+    pub sequence: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

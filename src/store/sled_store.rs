@@ -16,7 +16,15 @@ use std::path::Path;
 const CHANGE: u8 = b'c';
 /// `o` + incident id, present while the incident is open, so start-up never scans history.
 const OPEN: u8 = b'o';
+/// `n` + job id: a notification in the outbox, removed once delivered or given up.
+const JOB: u8 = b'n';
+/// `s` + silence id: a silence made over the API, kept after it expires.
+const SILENCE: u8 = b's';
+/// `v` + override id: a schedule override made over the API.
+const OVERRIDE: u8 = b'v';
 const SCHEMA_KEY: &[u8] = b"mschema";
+/// The id sequence's high-water mark (jobs, silences, overrides), big-endian.
+const SEQUENCE_KEY: &[u8] = b"msequence";
 
 pub struct SledStore {
     db: sled::Db,
@@ -38,6 +46,13 @@ fn id_key(prefix: u8, id: IncidentId) -> [u8; 9] {
     let mut key = [0u8; 9];
     key[0] = prefix;
     key[1..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+fn named_key(prefix: u8, name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + name.len());
+    key.push(prefix);
+    key.extend_from_slice(name.as_bytes());
     key
 }
 
@@ -104,6 +119,13 @@ impl SledStore {
         })
     }
 
+    fn all<T: DeserializeOwned>(&self, prefix: u8, what: &str) -> Result<Vec<T>, StoreError> {
+        self.db
+            .scan_prefix([prefix])
+            .map(|item| decode(&item.map_err(io)?.1, what))
+            .collect()
+    }
+
     fn latest(&self, id: IncidentId) -> Result<Option<StoredChange>, StoreError> {
         match self.db.scan_prefix(id_key(CHANGE, id)).next_back() {
             Some(item) => {
@@ -135,6 +157,24 @@ impl Store for SledStore {
                 writes.insert(&id_key(OPEN, incident.id), &[]);
             }
         }
+        for job in &batch.jobs {
+            writes.insert(&id_key(JOB, job.id), encode(job));
+        }
+        for id in &batch.jobs_done {
+            writes.remove(&id_key(JOB, *id));
+        }
+        for silence in &batch.silences {
+            writes.insert(named_key(SILENCE, &silence.id), encode(silence));
+        }
+        for entry in &batch.overrides {
+            writes.insert(named_key(OVERRIDE, &entry.id), encode(entry));
+        }
+        for id in &batch.overrides_removed {
+            writes.remove(named_key(OVERRIDE, id));
+        }
+        if let Some(sequence) = batch.sequence {
+            writes.insert(SEQUENCE_KEY, &sequence.to_be_bytes());
+        }
         self.db.apply_batch(writes).map_err(io)?;
         self.db.flush().map_err(io)?;
         Ok(())
@@ -154,6 +194,15 @@ impl Store for SledStore {
             Some(item) => key_id(&item.map_err(io)?.0)? + 1,
             None => 1,
         };
+        let sequence = match self.db.get(SEQUENCE_KEY).map_err(io)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("id sequence".into()))?,
+            ),
+            None => 0,
+        };
         Ok(Loaded {
             open: latest
                 .iter()
@@ -161,6 +210,10 @@ impl Store for SledStore {
                 .collect(),
             next_id,
             replays: standing_replays(&latest, replays_since),
+            jobs: self.all(JOB, "outbox job")?,
+            silences: self.all(SILENCE, "silence")?,
+            overrides: self.all(OVERRIDE, "override")?,
+            sequence,
         })
     }
 
