@@ -179,3 +179,108 @@ pub struct IntegrationView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
+/// `GET /v1/oncall`: who is on call now and next, per schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnCallView {
+    pub schedule: String,
+    pub time_zone: String,
+    pub now: Option<ShiftView>,
+    pub next: Option<ShiftView>,
+    /// Overrides of this schedule that have not ended yet.
+    pub overrides: Vec<OverrideView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftView {
+    pub user: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The layer the shift comes from; absent for an override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// The override the shift comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_id: Option<String>,
+}
+
+impl From<crate::domain::schedule::Shift> for ShiftView {
+    fn from(shift: crate::domain::schedule::Shift) -> Self {
+        ShiftView {
+            user: shift.user,
+            start: shift.start,
+            end: shift.end,
+            layer: shift.layer,
+            override_id: shift.override_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideView {
+    pub id: String,
+    pub schedule: String,
+    pub user: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// `config` for overrides in the configuration file (they cannot be deleted over the
+    /// API), `api` for the others.
+    pub origin: String,
+}
+
+/// `POST /v1/overrides`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOverride {
+    pub schedule: String,
+    pub user: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SilenceView {
+    pub id: String,
+    /// Matchers as written: `service=batch`, `severity=warning`, `env=~prod|staging`.
+    pub matchers: Vec<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub comment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// `pending`, `active` or `expired`.
+    pub state: String,
+    /// `config` for maintenance windows in the configuration file, `api` for the others.
+    pub origin: String,
+}
+
+/// `POST /v1/silences`: `starts_at` defaults to now; give `ends_at` or `duration` (`2h`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    pub matchers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `GET /v1/explain`: what would happen if an alert with these facts fired now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainView {
+    pub route: Option<String>,
+    pub service: Option<String>,
+    pub policy: Option<String>,
+    pub urgency: crate::domain::routing::Urgency,
+    /// The silence that would hold it: then nobody is paged.
+    pub silenced_by: Option<String>,
+    /// Why nobody would be paged, when nobody would.
+    pub not_paged: Option<String>,
+    pub pages: Vec<crate::domain::escalation::PredictedPage>,
+}

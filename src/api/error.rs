@@ -74,7 +74,9 @@ impl From<EngineError> for ApiError {
             EngineError::Unavailable(_) | EngineError::Stopped => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
-            EngineError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            EngineError::NotFound(_) | EngineError::Missing(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             EngineError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             EngineError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
         };

@@ -10,7 +10,9 @@ mod rest;
 mod stream;
 
 use crate::config::{Config, IntegrationConfig};
-use crate::engine::{self, Clock, EngineHandle, EngineOptions, IntegrationInfo, Metrics};
+use crate::engine::{
+    self, Clock, EngineHandle, EngineOptions, IntegrationInfo, Metrics, PagingOptions,
+};
 use crate::ingest::Source;
 use crate::store::{SledStore, Store};
 use auth::{digest, Users};
@@ -190,6 +192,7 @@ pub async fn launch_with_store(
     let metrics = Arc::new(Metrics::new());
     let options = EngineOptions {
         replay_window: config.server.replay_window,
+        paging: paging_options(config)?,
     };
     let (engine, engine_task) = engine::start(store, clock, metrics, options)?;
     let address = listener.local_addr()?;
@@ -209,6 +212,21 @@ pub async fn launch_with_store(
         shutdown,
         server,
         engine_task,
+    })
+}
+
+/// What the engine pages with: the configuration's people, schedules, policies, routes,
+/// maintenance windows and overrides, and a channel for every configured way to send.
+fn paging_options(config: &Config) -> Result<PagingOptions, LaunchError> {
+    let oncall = &config.oncall;
+    Ok(PagingOptions {
+        directory: oncall.directory.clone(),
+        routing: oncall.routing.clone(),
+        maintenance: oncall.maintenance.clone(),
+        overrides: oncall.overrides.clone(),
+        channels: Vec::new(),
+        max_attempts: oncall.notify.max_attempts,
+        per_minute: oncall.notify.per_minute,
     })
 }
 

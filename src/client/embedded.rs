@@ -133,7 +133,7 @@ fn engine_error(error: EngineError) -> ClientError {
         message: error.to_string(),
     };
     match &error {
-        EngineError::NotFound(_) => refused("not_found", &error),
+        EngineError::NotFound(_) | EngineError::Missing(_) => refused("not_found", &error),
         EngineError::Conflict(_) => refused("conflict", &error),
         EngineError::Invalid(_) => refused("invalid", &error),
         EngineError::Unavailable(_) => ClientError::Failed(error.to_string()),

@@ -382,7 +382,7 @@ impl Incident {
 }
 
 /// One page `klaxon explain` predicts: who, through what, when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PredictedPage {
     pub at: DateTime<Utc>,
     pub level: u32,

@@ -309,10 +309,21 @@ pub struct Incident {
 pub enum Action {
     Acknowledge,
     Resolve,
-    Snooze { until: DateTime<Utc> },
-    Reassign { to: String },
-    SetSeverity { severity: Severity },
-    Note { text: String },
+    Snooze {
+        until: DateTime<Utc>,
+    },
+    Reassign {
+        to: String,
+    },
+    SetSeverity {
+        severity: Severity,
+    },
+    Note {
+        text: String,
+    },
+    /// Page the next level of the escalation policy now. The engine carries it out, since it
+    /// needs the policies and schedules; on its own an incident does nothing with it.
+    Escalate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -555,6 +566,7 @@ impl Incident {
                 };
                 entries.push(self.record(now, actor, kind));
             }
+            Action::Escalate => return Ok(None),
             Action::Note { text } => {
                 if text.trim().is_empty() {
                     return Err(ActionError::EmptyNote);

@@ -40,3 +40,26 @@ impl Clock for ManualClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// Follows tokio's clock from a fixed start, so tests with paused time move it by sleeping
+/// (or by waiting while tokio auto-advances to the next timer).
+pub struct TokioClock {
+    start: DateTime<Utc>,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        TokioClock {
+            start,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now() - self.origin;
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}

@@ -19,8 +19,34 @@ pub struct SeverityLabels {
     pub severity: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    pub channel: String,
+    pub outcome: String,
+}
+
+/// The escalation auditor's findings at its last run: what would otherwise fail silently.
+#[derive(Clone, Debug, Default)]
+pub struct AuditGauges {
+    /// Open, triggered, unsilenced incidents with a policy but no pending step: a bug,
+    /// repaired by the auditor (the step is made due at once).
+    pub missing: Gauge,
+    /// Pending steps more than five seconds past due: the timers are not firing.
+    pub overdue: Gauge,
+    /// Open, triggered, unsilenced incidents that no escalation policy covers.
+    pub unrouted: Gauge,
+    /// Open, triggered incidents whose policy has paged every level and repeat.
+    pub exhausted: Gauge,
+    pub runs: Counter,
+    pub last_run: Gauge,
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub notifications: Family<NotificationLabels, Counter>,
+    pub outbox_pending: Gauge,
+    pub escalations: Counter,
+    pub audit: AuditGauges,
     pub ingest_requests: Family<IngestLabels, Counter>,
     pub ingest_seconds: Histogram,
     pub open_incidents: Family<SeverityLabels, Gauge>,
@@ -94,8 +120,61 @@ impl Metrics {
             "Times a stream client fell behind and was resynced",
             stream_lagged.clone(),
         );
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register(
+            "notifications",
+            "Notification attempts by channel and outcome (delivered, failed, gave_up)",
+            notifications.clone(),
+        );
+        let outbox_pending = Gauge::default();
+        registry.register(
+            "outbox_pending",
+            "Notifications recorded and not yet delivered or given up",
+            outbox_pending.clone(),
+        );
+        let escalations = Counter::default();
+        registry.register(
+            "escalations",
+            "Escalation levels paged (by their timer or by hand)",
+            escalations.clone(),
+        );
+        let audit = AuditGauges::default();
+        registry.register(
+            "escalation_audit_missing",
+            "Open unacknowledged unsilenced incidents with a policy but no pending step (repaired)",
+            audit.missing.clone(),
+        );
+        registry.register(
+            "escalation_audit_overdue",
+            "Escalation steps more than 5 s past due at the last audit",
+            audit.overdue.clone(),
+        );
+        registry.register(
+            "escalation_audit_unrouted",
+            "Open unacknowledged unsilenced incidents that no escalation policy covers",
+            audit.unrouted.clone(),
+        );
+        registry.register(
+            "escalation_audit_exhausted",
+            "Open unacknowledged incidents whose policy has paged every level and repeat",
+            audit.exhausted.clone(),
+        );
+        registry.register(
+            "escalation_audit_runs",
+            "Runs of the escalation auditor",
+            audit.runs.clone(),
+        );
+        registry.register(
+            "escalation_audit_last_run_timestamp_seconds",
+            "Unix time of the auditor's last run: if it stops moving, the engine is stuck",
+            audit.last_run.clone(),
+        );
         Metrics {
             registry,
+            notifications,
+            outbox_pending,
+            escalations,
+            audit,
             ingest_requests,
             ingest_seconds,
             open_incidents,
@@ -121,6 +200,15 @@ impl Metrics {
                 severity: severity.as_str().to_string(),
             })
             .clone()
+    }
+
+    pub fn count_notification(&self, channel: &str, outcome: &str) {
+        self.notifications
+            .get_or_create(&NotificationLabels {
+                channel: channel.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition format.

@@ -5,12 +5,21 @@
 
 pub mod clock;
 pub mod metrics;
+mod paging;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use metrics::Metrics;
+pub use paging::PagingOptions;
+
+use crate::domain::matcher::Matcher;
+use crate::domain::outbox::{Attempt, JobId};
+use crate::domain::{Actor, Labels, Severity};
+use crate::protocol::{ExplainView, OnCallView, OverrideView, SilenceView};
+use paging::{Paging, RemoveError, Staged};
 
 use crate::domain::{
     Action, ActionError, AlertEvent, Change, Incident, IncidentBook, IncidentId, IncidentStatus,
+    TimelineEntry,
 };
 use crate::protocol::{AlertView, IncidentDetail, IncidentView, ServerMessage, TimelineView};
 use crate::store::{
@@ -26,6 +35,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 const MAX_BATCH: usize = 512;
 /// Events a stream subscriber may fall behind before it is told it lagged and resynced.
 const EVENT_BUFFER: usize = 4096;
+/// The longest one notification attempt may take before it counts as a temporary failure.
+const SEND_LIMIT: Duration = Duration::from_secs(120);
+/// How long a graceful stop waits for sends in flight.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
@@ -33,6 +46,9 @@ pub enum EngineError {
     Unavailable(String),
     #[error("no incident {0}")]
     NotFound(IncidentId),
+    /// Something other than an incident was not found (a silence, an override).
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -157,6 +173,51 @@ enum Command {
     Subscribe {
         reply: oneshot::Sender<Subscription>,
     },
+    OnCall {
+        reply: Reply<Vec<OnCallView>>,
+    },
+    Overrides {
+        reply: Reply<Vec<OverrideView>>,
+    },
+    AddOverride {
+        schedule: String,
+        user: String,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        by: String,
+        reply: Reply<OverrideView>,
+    },
+    RemoveOverride {
+        id: String,
+        reply: Reply<OverrideView>,
+    },
+    Silences {
+        reply: Reply<Vec<SilenceView>>,
+    },
+    AddSilence {
+        matchers: Vec<Matcher>,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: DateTime<Utc>,
+        comment: String,
+        by: String,
+        reply: Reply<SilenceView>,
+    },
+    ExpireSilence {
+        id: String,
+        reply: Reply<SilenceView>,
+    },
+    Explain {
+        labels: Labels,
+        service: Option<String>,
+        severity: Severity,
+        integration: String,
+        reply: Reply<ExplainView>,
+    },
+    /// What came of one notification attempt (from a send task, not from a handle).
+    Outcome {
+        job: JobId,
+        attempt: Attempt,
+    },
 }
 
 /// How everything else reaches the engine. Cheap to clone.
@@ -170,12 +231,14 @@ pub struct EngineHandle {
 
 pub struct EngineOptions {
     pub replay_window: Duration,
+    pub paging: PagingOptions,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             replay_window: Duration::from_secs(600),
+            paging: PagingOptions::default(),
         }
     }
 }
@@ -217,6 +280,16 @@ pub fn start(
     let (commands, receiver) = mpsc::channel(4096);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let next_wake = book.next_wake();
+    let paging = Paging::new(
+        options.paging,
+        loaded.silences,
+        loaded.overrides,
+        loaded.jobs,
+        loaded.sequence,
+        now,
+    );
+    metrics.outbox_pending.set(paging.pending_jobs() as i64);
+    let (outcomes, outcome_receiver) = mpsc::unbounded_channel();
     let engine = Engine {
         book,
         store: store.clone(),
@@ -229,8 +302,12 @@ pub fn start(
         replay_window: window,
         next_wake,
         last_prune: now,
+        paging,
+        outcomes,
+        stale_jobs: Vec::new(),
+        hold_until: None,
     };
-    let task = tokio::spawn(engine.run(receiver));
+    let task = tokio::spawn(engine.run(receiver, outcome_receiver));
     Ok((
         EngineHandle {
             commands,
@@ -331,6 +408,91 @@ impl EngineHandle {
         .map_err(|error| EngineError::Unavailable(error.to_string()))?
     }
 
+    /// Who is on call now and next, per schedule.
+    pub async fn oncall(&self) -> Result<Vec<OnCallView>, EngineError> {
+        self.call(|reply| Command::OnCall { reply }).await
+    }
+
+    pub async fn overrides(&self) -> Result<Vec<OverrideView>, EngineError> {
+        self.call(|reply| Command::Overrides { reply }).await
+    }
+
+    /// Puts `user` on call for `schedule` between two instants; durable when it returns.
+    pub async fn add_override(
+        &self,
+        schedule: String,
+        user: String,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        by: &str,
+    ) -> Result<OverrideView, EngineError> {
+        let by = by.to_string();
+        self.call(|reply| Command::AddOverride {
+            schedule,
+            user,
+            start,
+            end,
+            by,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn remove_override(&self, id: String) -> Result<OverrideView, EngineError> {
+        self.call(|reply| Command::RemoveOverride { id, reply })
+            .await
+    }
+
+    pub async fn silences(&self) -> Result<Vec<SilenceView>, EngineError> {
+        self.call(|reply| Command::Silences { reply }).await
+    }
+
+    /// Silences what the matchers match from `starts_at` (default now) to `ends_at`,
+    /// open incidents included; durable when it returns.
+    pub async fn add_silence(
+        &self,
+        matchers: Vec<Matcher>,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: DateTime<Utc>,
+        comment: String,
+        by: &str,
+    ) -> Result<SilenceView, EngineError> {
+        let by = by.to_string();
+        self.call(|reply| Command::AddSilence {
+            matchers,
+            starts_at,
+            ends_at,
+            comment,
+            by,
+            reply,
+        })
+        .await
+    }
+
+    /// Ends a silence now: incidents it held start escalating.
+    pub async fn expire_silence(&self, id: String) -> Result<SilenceView, EngineError> {
+        self.call(|reply| Command::ExpireSilence { id, reply })
+            .await
+    }
+
+    /// What routing, silences and escalation would do with an alert like this, fired now.
+    pub async fn explain(
+        &self,
+        labels: Labels,
+        service: Option<String>,
+        severity: Severity,
+        integration: String,
+    ) -> Result<ExplainView, EngineError> {
+        self.call(|reply| Command::Explain {
+            labels,
+            service,
+            severity,
+            integration,
+            reply,
+        })
+        .await
+    }
+
     pub async fn subscribe(&self) -> Result<Subscription, EngineError> {
         let (reply, answer) = oneshot::channel();
         self.commands
@@ -367,12 +529,68 @@ struct Engine {
     replay_window: chrono::Duration,
     next_wake: Option<DateTime<Utc>>,
     last_prune: DateTime<Utc>,
+    paging: Paging,
+    /// Send tasks report here; the engine records each outcome durably.
+    outcomes: mpsc::UnboundedSender<Command>,
+    /// Outbox jobs found not to need sending any more, removed in the next round.
+    stale_jobs: Vec<JobId>,
+    /// After a failed commit, timers wait until then rather than retry at once.
+    hold_until: Option<DateTime<Utc>>,
 }
 
 /// A write's answer, held until its batch is durable.
 enum Pending {
     Ingest(Reply<IngestOutcome>, Result<IngestOutcome, EngineError>),
     Act(Reply<IncidentView>, Box<Result<IncidentView, EngineError>>),
+    Override(Reply<OverrideView>, Result<OverrideView, EngineError>),
+    Silence(Reply<SilenceView>, Result<SilenceView, EngineError>),
+}
+
+impl Pending {
+    fn answer(self) {
+        match self {
+            Pending::Ingest(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Pending::Act(reply, result) => {
+                let _ = reply.send(*result);
+            }
+            Pending::Override(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Pending::Silence(reply, result) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// The commit failed: writes are refused, but a refusal of its own (conflict, not
+    /// found) still says why, since it wrote nothing.
+    fn refuse(self, refusal: &EngineError) {
+        match self {
+            Pending::Ingest(reply, _) => {
+                let _ = reply.send(Err(refusal.clone()));
+            }
+            Pending::Act(reply, result) => {
+                let _ = reply.send((*result).and(Err(refusal.clone())));
+            }
+            Pending::Override(reply, result) => {
+                let _ = reply.send(result.and(Err(refusal.clone())));
+            }
+            Pending::Silence(reply, result) => {
+                let _ = reply.send(result.and(Err(refusal.clone())));
+            }
+        }
+    }
+}
+
+impl From<RemoveError> for EngineError {
+    fn from(error: RemoveError) -> Self {
+        match error {
+            RemoveError::NotFound(message) => EngineError::Missing(message),
+            RemoveError::Config(message) => EngineError::Conflict(message),
+        }
+    }
 }
 
 /// One group commit being assembled.
@@ -388,6 +606,11 @@ struct Round {
     /// Incidents changed by something other than a redelivery, whose replay records lapse.
     moved_on: HashSet<IncidentId>,
     acted: bool,
+    /// Paging changes (outbox, silences, overrides), applied once the round is durable.
+    staged: Staged,
+    sequence_before: u64,
+    /// A silence changed: open incidents are checked against silences after the commit.
+    silences_changed: bool,
 }
 
 impl Round {
@@ -399,18 +622,26 @@ impl Round {
 }
 
 impl Engine {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut outcomes: mpsc::UnboundedReceiver<Command>,
+    ) {
         loop {
             let wake_in = self
-                .next_wake
+                .next_timer()
                 .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO));
             let first = tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => command,
-                    None => break,
+                    None => {
+                        self.drain_sends(&mut outcomes).await;
+                        break;
+                    }
                 },
+                Some(outcome) = outcomes.recv() => outcome,
                 _ = sleep_for(wake_in) => {
-                    self.wake_snoozed().await;
+                    self.tick().await;
                     continue;
                 }
             };
@@ -421,14 +652,62 @@ impl Engine {
                     Err(_) => break,
                 }
             }
+            while batch.len() < MAX_BATCH {
+                match outcomes.try_recv() {
+                    Ok(outcome) => batch.push(outcome),
+                    Err(_) => break,
+                }
+            }
             self.process(batch).await;
         }
         tracing::info!("engine stopped: no handles left");
     }
 
+    /// On a graceful stop, waits a little for sends in flight and records their outcomes,
+    /// so a restart does not send them again. (After a crash they are sent again: a send
+    /// whose outcome was never recorded is retried, at least once rather than at most.)
+    async fn drain_sends(&mut self, outcomes: &mut mpsc::UnboundedReceiver<Command>) {
+        let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
+        while self.paging.in_flight() > 0 {
+            match tokio::time::timeout_at(deadline, outcomes.recv()).await {
+                Ok(Some(outcome)) => self.process(vec![outcome]).await,
+                _ => break,
+            }
+        }
+    }
+
+    /// The soonest of every timer: snoozes, escalation steps, the outbox, silence
+    /// boundaries and the auditor; held back after a failed commit.
+    fn next_timer(&self) -> Option<DateTime<Utc>> {
+        let now = self.clock.now();
+        let cleanup = (!self.stale_jobs.is_empty()).then_some(now);
+        let next = [
+            self.next_wake,
+            self.book.next_escalation(),
+            self.paging.next_job_due(),
+            self.paging.next_silence_boundary(),
+            self.paging.next_audit().or(Some(now)),
+            cleanup,
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        Some(match self.hold_until {
+            Some(hold) => next.max(hold),
+            None => next,
+        })
+    }
+
+    fn new_round(&self) -> Round {
+        Round {
+            sequence_before: self.paging.sequence(),
+            ..Round::default()
+        }
+    }
+
     async fn process(&mut self, commands: Vec<Command>) {
         let now = self.clock.now();
-        let mut round = Round::default();
+        let mut round = self.new_round();
         let next_id_before = self.book.next_id();
         let mut reads = Vec::new();
         self.metrics
@@ -455,14 +734,178 @@ impl Engine {
                     let result = self.act(&mut round, id, &action, &user, now);
                     round.answers.push(Pending::Act(reply, Box::new(result)));
                 }
+                Command::Outcome { job, attempt } => self.settle(&mut round, job, attempt, now),
+                Command::AddOverride {
+                    schedule,
+                    user,
+                    start,
+                    end,
+                    by,
+                    reply,
+                } => {
+                    let result = self
+                        .paging
+                        .add_override(schedule, user, start, end, &by, &mut round.staged)
+                        .map_err(EngineError::Invalid);
+                    round.answers.push(Pending::Override(reply, result));
+                }
+                Command::RemoveOverride { id, reply } => {
+                    let result = self
+                        .paging
+                        .remove_override(&id, &mut round.staged)
+                        .map_err(EngineError::from);
+                    round.answers.push(Pending::Override(reply, result));
+                }
+                Command::AddSilence {
+                    matchers,
+                    starts_at,
+                    ends_at,
+                    comment,
+                    by,
+                    reply,
+                } => {
+                    let starts_at = starts_at.unwrap_or(now);
+                    let result = if ends_at <= starts_at.max(now) {
+                        Err(EngineError::Invalid(
+                            "the silence must end after it starts and in the future".to_string(),
+                        ))
+                    } else {
+                        round.silences_changed = true;
+                        let draft = crate::domain::silence::Silence {
+                            id: String::new(),
+                            matchers,
+                            starts_at,
+                            ends_at,
+                            comment,
+                            created_by: Some(by),
+                        };
+                        Ok(self.paging.add_silence(draft, now, &mut round.staged))
+                    };
+                    round.answers.push(Pending::Silence(reply, result));
+                }
+                Command::ExpireSilence { id, reply } => {
+                    let result = self
+                        .paging
+                        .expire_silence(&id, now, &mut round.staged)
+                        .map_err(EngineError::from);
+                    round.silences_changed |= result.is_ok();
+                    round.answers.push(Pending::Silence(reply, result));
+                }
                 read => reads.push(read),
             }
         }
+        self.escalate_due(&mut round, now);
         self.finish(round, next_id_before).await;
         for read in reads {
             self.answer_read(read);
         }
+        self.dispatch(now);
         self.prune_replays(now);
+    }
+
+    /// Pages every escalation step that is due, each as a change of its own.
+    fn escalate_due(&mut self, round: &mut Round, now: DateTime<Utc>) {
+        for id in self.book.due_escalations(now) {
+            let before = self.book.get(id).cloned();
+            round.remember(id, before.as_ref());
+            let result = self.paging.escalate(
+                &mut self.book,
+                id,
+                Actor::System,
+                false,
+                now,
+                &mut round.staged,
+            );
+            match result {
+                Ok(entries) => {
+                    self.metrics.escalations.inc();
+                    self.push_change(round, id, entries);
+                }
+                Err(error) => {
+                    // Due but not escalatable: stop its timer so it cannot fire again and
+                    // again; the auditor reports what is left unpaged.
+                    tracing::warn!(incident = id, %error, "a due escalation step cannot fire");
+                    self.book.modify(id, |incident| incident.stop_escalation());
+                }
+            }
+        }
+    }
+
+    /// Adds a change made outside the domain's own ingest and act paths to the round.
+    fn push_change(&self, round: &mut Round, id: IncidentId, entries: Vec<TimelineEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Some(incident) = self.book.get(id) {
+            round.changes.push(Change {
+                incident: incident.clone(),
+                entries,
+                opened: false,
+            });
+        }
+    }
+
+    /// Records what came of one notification attempt in the incident's timeline.
+    fn settle(&mut self, round: &mut Round, job: JobId, attempt: Attempt, now: DateTime<Utc>) {
+        let Some((id, kind)) =
+            self.paging
+                .settle(job, attempt, now, &mut round.staged, &self.metrics)
+        else {
+            return;
+        };
+        if !self.book.contains(id) {
+            match self.store.incident(id) {
+                Ok(Some(stored)) => self.book.insert(stored),
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::error!(%error, incident = id, "cannot load the incident to record a notification");
+                    return;
+                }
+            }
+        }
+        let before = self.book.get(id).cloned();
+        round.remember(id, before.as_ref());
+        let entry = self.book.modify(id, |incident| {
+            incident.record_entry(now, Actor::System, kind)
+        });
+        if let Some(entry) = entry {
+            self.push_change(round, id, vec![entry]);
+        }
+    }
+
+    /// Hands every due notification to its channel in a task of its own; outcomes come
+    /// back as commands.
+    fn dispatch(&mut self, now: DateTime<Utc>) {
+        let (ready, stale) = self.paging.take_due(&self.book, now);
+        self.stale_jobs.extend(stale);
+        for dispatch in ready {
+            let outcomes = self.outcomes.clone();
+            tokio::spawn(async move {
+                let attempt = match (dispatch.notifier, dispatch.notification) {
+                    (Some(notifier), Some(notification)) => {
+                        // The channels time out on their own; this only bounds a channel
+                        // that would not.
+                        let sent =
+                            tokio::time::timeout(SEND_LIMIT, notifier.send(&notification)).await;
+                        match sent {
+                            Ok(Ok(delivered)) => Attempt::Delivered(delivered.detail),
+                            Ok(Err(crate::notify::SendError::Temporary(reason))) => {
+                                Attempt::Temporary(reason)
+                            }
+                            Ok(Err(crate::notify::SendError::Permanent(reason))) => {
+                                Attempt::Permanent(reason)
+                            }
+                            Err(_) => Attempt::Temporary("timed out".to_string()),
+                        }
+                    }
+                    _ => Attempt::Permanent(dispatch.refusal.unwrap_or_default()),
+                };
+                let _ = outcomes.send(Command::Outcome {
+                    job: dispatch.job,
+                    attempt,
+                });
+            });
+        }
     }
 
     fn ingest(
@@ -523,12 +966,20 @@ impl Engine {
                 event,
             });
         }
+        let mut opened = Vec::new();
         for change in result.changes {
             if change.opened {
                 round.remember(change.incident.id, None);
+                opened.push(change.incident.id);
             }
             round.moved_on.insert(change.incident.id);
             round.changes.push(change);
+        }
+        // Routing and silences decide who hears of a new incident; its first level is then
+        // due at once and pages in this same round.
+        for id in opened {
+            let entries = self.paging.route_opened(&mut self.book, id, now);
+            self.push_change(round, id, entries);
         }
         let outcome = IngestOutcome {
             alerts,
@@ -560,6 +1011,23 @@ impl Engine {
         }
         let before = self.book.get(id).cloned();
         round.remember(id, before.as_ref());
+        if *action == Action::Escalate {
+            let entries = self
+                .paging
+                .escalate(
+                    &mut self.book,
+                    id,
+                    Actor::User(user.to_string()),
+                    true,
+                    now,
+                    &mut round.staged,
+                )
+                .map_err(|error| EngineError::Conflict(error.to_string()))?;
+            self.metrics.escalations.inc();
+            self.push_change(round, id, entries);
+            let incident = self.book.get(id).expect("the incident was just loaded");
+            return Ok(IncidentView::from(incident));
+        }
         let change = self
             .book
             .act(id, action, user, now)
@@ -585,8 +1053,22 @@ impl Engine {
     /// Commits the round, then answers and publishes it; on a storage failure rolls the
     /// book back to how it was and answers every write with `Unavailable`.
     async fn finish(&mut self, mut round: Round, next_id_before: IncidentId) {
-        if round.answers.is_empty() && round.changes.is_empty() {
+        let staged = &round.staged;
+        let paging_changed = !staged.jobs.is_empty()
+            || !staged.jobs_done.is_empty()
+            || staged.sequence.is_some()
+            || !staged.overrides_removed.is_empty();
+        if round.answers.is_empty() && round.changes.is_empty() && !paging_changed {
             return;
+        }
+        // Nobody is paged about an incident that is acknowledged, resolved or silenced.
+        for change in &round.changes {
+            let incident = &change.incident;
+            if incident.status != IncidentStatus::Triggered
+                || incident.escalation.silenced_by.is_some()
+            {
+                self.paging.cancel_jobs(incident.id, &mut round.staged);
+            }
         }
         let lapsed = self.lapsed_replays(&round);
         let batch = self.batch_for(&mut round, &lapsed);
@@ -626,18 +1108,16 @@ impl Engine {
                     }
                     self.replays.insert(digest, replay);
                 }
+                self.paging.apply(round.staged, &self.metrics);
+                if round.silences_changed {
+                    self.paging.recheck_silences(self.clock.now());
+                }
+                self.hold_until = None;
                 for change in round.changes {
                     self.publish(change);
                 }
                 for answer in round.answers {
-                    match answer {
-                        Pending::Ingest(reply, result) => {
-                            let _ = reply.send(result);
-                        }
-                        Pending::Act(reply, result) => {
-                            let _ = reply.send(*result);
-                        }
-                    }
+                    answer.answer();
                 }
                 if round.acted || self.next_wake.is_some() {
                     self.next_wake = self.book.next_wake();
@@ -646,17 +1126,12 @@ impl Engine {
             Err(error) => {
                 tracing::error!(%error, "commit failed; the batch is rolled back and refused");
                 self.book.roll_back(round.before, next_id_before);
+                self.paging.roll_back(round.sequence_before);
+                // Timers that were due are due again; wait a little rather than spin.
+                self.hold_until = Some(self.clock.now() + chrono::Duration::seconds(1));
                 let refusal = EngineError::Unavailable(error.to_string());
                 for answer in round.answers {
-                    match answer {
-                        Pending::Ingest(reply, _) => {
-                            let _ = reply.send(Err(refusal.clone()));
-                        }
-                        Pending::Act(reply, result) => {
-                            // A refused action (conflict, not found) wrote nothing: say why.
-                            let _ = reply.send((*result).and(Err(refusal.clone())));
-                        }
-                    }
+                    answer.refuse(&refusal);
                 }
             }
         }
@@ -703,7 +1178,16 @@ impl Engine {
                 }
             })
             .collect();
-        CommitBatch { changes }
+        let staged = &round.staged;
+        CommitBatch {
+            changes,
+            jobs: staged.jobs.clone(),
+            jobs_done: staged.jobs_done.clone(),
+            silences: staged.silences.clone(),
+            overrides: staged.overrides.clone(),
+            overrides_removed: staged.overrides_removed.clone(),
+            sequence: staged.sequence,
+        }
     }
 
     /// Replay records made stale by this round: their incident was changed by another
@@ -782,40 +1266,89 @@ impl Engine {
                     events: self.events.subscribe(),
                 });
             }
-            Command::Ingest { .. } | Command::Act { .. } => {
+            Command::OnCall { reply } => {
+                let _ = reply.send(Ok(self.paging.oncall(self.clock.now())));
+            }
+            Command::Overrides { reply } => {
+                let _ = reply.send(Ok(self.paging.override_views()));
+            }
+            Command::Silences { reply } => {
+                let _ = reply.send(Ok(self.paging.silence_views(self.clock.now())));
+            }
+            Command::Explain {
+                labels,
+                service,
+                severity,
+                integration,
+                reply,
+            } => {
+                let view = self.paging.explain(
+                    &labels,
+                    service.as_deref(),
+                    severity,
+                    &integration,
+                    self.book.next_id(),
+                    self.clock.now(),
+                );
+                let _ = reply.send(Ok(view));
+            }
+            Command::Ingest { .. }
+            | Command::Act { .. }
+            | Command::Outcome { .. }
+            | Command::AddOverride { .. }
+            | Command::RemoveOverride { .. }
+            | Command::AddSilence { .. }
+            | Command::ExpireSilence { .. } => {
                 unreachable!("writes are handled in the round")
             }
         }
     }
 
-    async fn wake_snoozed(&mut self) {
+    /// A timer fired: ends due snoozes, applies silence boundaries, runs the auditor, pages
+    /// due escalation steps and drops outbox jobs that no longer need sending, all in one
+    /// round; then hands due notifications to their channels.
+    async fn tick(&mut self) {
         let now = self.clock.now();
         let next_id = self.book.next_id();
-        let before: Vec<_> = self
-            .book
-            .iter()
-            .filter(|incident| incident.snoozed_until.is_some_and(|until| until <= now))
-            .map(|incident| (incident.id, Some(incident.clone())))
-            .collect();
-        let changes = self.book.wake_due(now);
-        self.next_wake = self.book.next_wake();
-        if changes.is_empty() {
-            return;
+        let mut round = self.new_round();
+        if self.next_wake.is_some_and(|at| at <= now) {
+            let waking: Vec<Incident> = self
+                .book
+                .iter()
+                .filter(|incident| incident.snoozed_until.is_some_and(|until| until <= now))
+                .cloned()
+                .collect();
+            for incident in &waking {
+                round.remember(incident.id, Some(incident));
+            }
+            round.changes.extend(self.book.wake_due(now));
         }
-        let round = Round {
-            before,
-            touched: changes.iter().map(|change| change.incident.id).collect(),
-            changes,
-            ..Default::default()
-        };
+        if self
+            .paging
+            .next_silence_boundary()
+            .is_some_and(|at| at <= now)
+        {
+            let changed = self
+                .paging
+                .apply_silences(&mut self.book, now, &mut round.staged);
+            for (id, before, entries) in changed {
+                round.remember(id, before.as_ref());
+                self.push_change(&mut round, id, entries);
+            }
+        }
+        if self.paging.audit_due(now) {
+            for id in self.paging.audit(&self.book, now, &self.metrics) {
+                let before = self.book.get(id).cloned();
+                round.remember(id, before.as_ref());
+                self.book
+                    .modify(id, |incident| incident.escalation.next_at = Some(now));
+            }
+        }
+        self.escalate_due(&mut round, now);
+        round.staged.jobs_done.append(&mut self.stale_jobs);
         self.finish(round, next_id).await;
-        if self.book.iter().any(|incident| {
-            incident.status == IncidentStatus::Acknowledged
-                && incident.snoozed_until.is_some_and(|until| until <= now)
-        }) {
-            // The commit failed and rolled back: try again shortly rather than spin.
-            self.next_wake = Some(now + chrono::Duration::seconds(1));
-        }
+        self.next_wake = self.book.next_wake();
+        self.dispatch(now);
     }
 
     fn prune_replays(&mut self, now: DateTime<Utc>) {
@@ -839,3 +1372,6 @@ async fn sleep_for(duration: Option<Duration>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod paging_tests;
