@@ -5,10 +5,12 @@
 
 pub mod message;
 mod slack;
+mod template;
 mod web;
 mod webhook;
 
 pub use slack::{slack_message, SlackNotifier};
+pub use template::{check_template, TemplateNotifier, PLACEHOLDERS};
 pub use webhook::WebhookNotifier;
 
 use crate::domain::escalation::{ContactKind, ContactMethod};
