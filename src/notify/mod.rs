@@ -3,12 +3,14 @@
 //! send and when; a notifier only tries once and says how it went. Depends on domain and
 //! protocol.
 
+mod email;
 pub mod message;
 mod slack;
 mod template;
 mod web;
 mod webhook;
 
+pub use email::EmailNotifier;
 pub use slack::{slack_message, SlackNotifier};
 pub use template::{check_template, TemplateNotifier, PLACEHOLDERS};
 pub use webhook::WebhookNotifier;
