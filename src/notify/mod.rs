@@ -4,6 +4,7 @@
 //! protocol.
 
 mod email;
+mod exec;
 pub mod message;
 mod slack;
 mod template;
@@ -11,6 +12,7 @@ mod web;
 mod webhook;
 
 pub use email::EmailNotifier;
+pub use exec::ExecNotifier;
 pub use slack::{slack_message, SlackNotifier};
 pub use template::{check_template, TemplateNotifier, PLACEHOLDERS};
 pub use webhook::WebhookNotifier;
