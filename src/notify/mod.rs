@@ -6,6 +6,7 @@
 mod email;
 mod exec;
 pub mod message;
+mod notifiers;
 mod slack;
 mod template;
 mod web;
@@ -13,6 +14,7 @@ mod webhook;
 
 pub use email::EmailNotifier;
 pub use exec::ExecNotifier;
+pub use notifiers::Notifiers;
 pub use slack::{slack_message, SlackNotifier};
 pub use template::{check_template, TemplateNotifier, PLACEHOLDERS};
 pub use webhook::WebhookNotifier;
