@@ -3,6 +3,22 @@
 //! send and when; a notifier only tries once and says how it went. Depends on domain and
 //! protocol.
 
+mod email;
+mod exec;
+pub mod message;
+mod notifiers;
+mod slack;
+mod template;
+mod web;
+mod webhook;
+
+pub use email::EmailNotifier;
+pub use exec::ExecNotifier;
+pub use notifiers::Notifiers;
+pub use slack::{slack_message, SlackNotifier};
+pub use template::{check_template, TemplateNotifier, PLACEHOLDERS};
+pub use webhook::WebhookNotifier;
+
 use crate::domain::escalation::{ContactKind, ContactMethod};
 use crate::domain::routing::Urgency;
 use crate::protocol::IncidentView;
@@ -61,6 +77,32 @@ pub struct NotifySettings {
     pub per_minute: Option<u32>,
     /// Included in messages so people can open the incident (e.g. the engine's public URL).
     pub public_url: Option<String>,
+}
+
+impl NotifySettings {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+    pub fn timeout_or_default(&self) -> Duration {
+        self.timeout.unwrap_or(Self::DEFAULT_TIMEOUT)
+    }
+
+    pub fn max_attempts_or_default(&self) -> u32 {
+        self.max_attempts.unwrap_or(Self::DEFAULT_MAX_ATTEMPTS)
+    }
+}
+
+impl SendError {
+    /// The text, whichever kind.
+    pub fn message(&self) -> &str {
+        match self {
+            SendError::Temporary(text) | SendError::Permanent(text) => text,
+        }
+    }
+
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, SendError::Temporary(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
