@@ -61,6 +61,18 @@ fn the_example_passes() {
     let config = check_file(&path).unwrap_or_else(|error| panic!("{error}"));
     assert!(config.integrations.len() >= 3);
     assert!(config.users.len() >= 3);
+    // Every on-call section is shown, so the example documents all of them.
+    let oncall = &config.oncall;
+    assert_eq!(oncall.directory.people.len(), config.users.len());
+    assert!(!oncall.directory.teams.is_empty());
+    assert!(!oncall.directory.schedules.is_empty());
+    assert!(!oncall.directory.policies.is_empty());
+    assert!(!oncall.routing.routes.is_empty());
+    assert!(oncall.routing.default_policy.is_some());
+    assert!(!oncall.maintenance.is_empty());
+    assert!(!oncall.overrides.is_empty());
+    assert!(oncall.notify.email.is_some());
+    assert!(oncall.notify.sms.is_some() && oncall.notify.voice.is_some());
 }
 
 #[test]

@@ -1,7 +1,12 @@
 //! Validation of a configuration file's text into a `Config`, collecting every problem with
 //! its position. Walks the spanned TOML tree by hand rather than through serde, because
 //! serde stops at the first error and we promise to report them all.
-//! Depends on `toml`, `humantime`, `crate::ingest::Source` and the rest of `config`.
+//! Depends on `toml`, `humantime`, `crate::ingest::Source` and the rest of `config`; the
+//! on-call sections and `[notify]` are checked in the `oncall` and `notify` submodules, into
+//! the domain's and `crate::notify`'s types.
+
+mod notify;
+mod oncall;
 
 use super::diagnostic::Diagnostic;
 use super::{
@@ -10,6 +15,7 @@ use super::{
     DEFAULT_REPLAY_WINDOW, DEFAULT_REQUEST_TIMEOUT, MAX_BODY_BYTES, MAX_KEY_LENGTH,
     MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, MIN_BODY_BYTES, MIN_SECRET_LENGTH,
 };
+use crate::domain::escalation::ContactKind;
 use crate::ingest::Source;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,7 +43,18 @@ fn supported_sources() -> Vec<Source> {
         .collect()
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["server", "integrations", "users"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "server",
+    "integrations",
+    "users",
+    "teams",
+    "schedules",
+    "escalation_policies",
+    "routing",
+    "routes",
+    "silences",
+    "notify",
+];
 const SERVER_KEYS: &[&str] = &[
     "listen",
     "data_dir",
@@ -69,7 +86,7 @@ const SOURCE_OPTIONS: &[(&str, Source)] = &[
     ("allowed_topics", Source::Cloudwatch),
     ("insufficient_data_fires", Source::Cloudwatch),
 ];
-const USER_KEYS: &[&str] = &["name", "token", "role"];
+const USER_KEYS: &[&str] = &["name", "token", "role", "contacts", "notify"];
 const ROLES: [(&str, Role); 3] = [
     ("viewer", Role::Viewer),
     ("responder", Role::Responder),
@@ -214,18 +231,22 @@ impl Checker<'_> {
             .filter_map(|(index, (table, span))| self.integration(index, table, span))
             .collect::<Vec<_>>();
 
-        let users = self
-            .array_of_tables(root, "users")
-            .into_iter()
-            .enumerate()
-            .filter_map(|(index, (table, span))| self.user(index, table, span))
-            .collect::<Vec<_>>();
+        // `[notify]` first: a contact method is only usable if its channel is configured.
+        let (notify, providers) = self.notify(root);
+        let known = oncall::Known::collect(root);
+        let mut users = Vec::new();
+        let mut people = Vec::new();
+        for (index, (table, span)) in self.array_of_tables(root, "users").into_iter().enumerate() {
+            users.extend(self.user(index, table, span));
+            people.extend(self.person(index, table, &providers));
+        }
+        let oncall = self.oncall(root, &known, people, notify);
 
         FileConfig {
             server,
             integrations,
             users,
-            oncall: super::OnCallConfig::default(),
+            oncall,
         }
     }
 
@@ -265,9 +286,20 @@ impl Checker<'_> {
     }
 
     fn unknown_keys(&mut self, table: &DeTable<'_>, path: Option<&str>, allowed: &[&str]) {
+        self.unknown_keys_except(table, path, allowed, &[]);
+    }
+
+    /// [`Self::unknown_keys`], leaving out `reported` keys, which the caller explains better.
+    fn unknown_keys_except(
+        &mut self,
+        table: &DeTable<'_>,
+        path: Option<&str>,
+        allowed: &[&str],
+        reported: &[&str],
+    ) {
         for key in table.keys() {
             let name: &str = key.get_ref();
-            if allowed.contains(&name) {
+            if allowed.contains(&name) || reported.contains(&name) {
                 continue;
             }
             let place = match path {
@@ -768,7 +800,18 @@ impl Checker<'_> {
         span: Range<usize>,
     ) -> Option<UserConfig> {
         let path = format!("users[{index}]");
-        self.unknown_keys(table, Some(&path), USER_KEYS);
+        // `email = "…"` right under a user is the likeliest slip now that users have contacts.
+        let kinds = ContactKind::ALL.map(ContactKind::as_str);
+        for key in table.keys() {
+            let name: &str = key.get_ref();
+            if kinds.contains(&name) {
+                self.report(
+                    key.span(),
+                    format!("{path}: \"{name}\" is a contact method; put it under [users.contacts] ({name} = …)"),
+                );
+            }
+        }
+        self.unknown_keys_except(table, Some(&path), USER_KEYS, &kinds);
 
         let name = self
             .required(table, &span, &path, "name", "a user name such as \"alice\"")
@@ -955,6 +998,170 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// An integer within `range`, or a report saying so.
+    fn bounded_integer(
+        &mut self,
+        value: &Value<'_>,
+        path: &str,
+        expected: &str,
+        range: std::ops::RangeInclusive<i128>,
+    ) -> Option<i128> {
+        let number = self.integer(value, path, expected)?;
+        if range.contains(&number) {
+            return Some(number);
+        }
+        self.report(
+            value.span(),
+            format!(
+                "{path}: {number} is out of range; expected {} to {}",
+                range.start(),
+                range.end()
+            ),
+        );
+        None
+    }
+
+    fn boolean(&mut self, value: &Value<'_>, path: &str) -> Option<bool> {
+        match value.get_ref() {
+            DeValue::Boolean(flag) => Some(*flag),
+            other => {
+                self.report(
+                    value.span(),
+                    format!("{path}: expected true or false, found {}", describe(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A humantime duration up to `maximum` (written as `maximum_text` in messages); zero only
+    /// when `zero_allowed`.
+    fn bounded_duration(
+        &mut self,
+        value: &Value<'_>,
+        path: &str,
+        zero_allowed: bool,
+        maximum: (Duration, &str),
+    ) -> Option<Duration> {
+        let expected = "a duration such as \"30s\", \"5m\" or \"1h 30m\"";
+        let text = self.string(value, path, expected)?;
+        let duration = match humantime::parse_duration(text) {
+            Ok(duration) => duration,
+            Err(error) => {
+                self.report(
+                    value.span(),
+                    format!("{path}: invalid duration \"{text}\" ({error}); expected {expected}"),
+                );
+                return None;
+            }
+        };
+        if (!zero_allowed && duration.is_zero()) || duration > maximum.0 {
+            let lowest = if zero_allowed {
+                "from 0s"
+            } else {
+                "above 0s and"
+            };
+            self.report(
+                value.span(),
+                format!(
+                    "{path}: \"{text}\" is out of range; expected a duration {lowest} at most {}",
+                    maximum.1
+                ),
+            );
+            return None;
+        }
+        Some(duration)
+    }
+
+    /// The table under `key` of `parent` (`[header]`), reporting any other type.
+    fn table_at<'t, 'i>(
+        &mut self,
+        parent: &'t DeTable<'i>,
+        key: &str,
+        path: &str,
+        header: &str,
+    ) -> Option<(&'t DeTable<'i>, Range<usize>)> {
+        let value = parent.get(key)?;
+        match value.get_ref() {
+            DeValue::Table(table) => Some((table, value.span())),
+            other => {
+                self.report(
+                    value.span(),
+                    format!(
+                        "{path}: expected a table ({header}), found {}",
+                        describe(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The tables of an array of tables under `key` of a nested table (`[[header]]`), with
+    /// their spans, reporting anything else; `None` when the key is absent.
+    fn tables_at<'t, 'i>(
+        &mut self,
+        parent: &'t DeTable<'i>,
+        key: &str,
+        path: &str,
+        header: &str,
+    ) -> Option<Vec<(&'t DeTable<'i>, Range<usize>)>> {
+        let value = parent.get(key)?;
+        let DeValue::Array(array) = value.get_ref() else {
+            self.report(
+                value.span(),
+                format!(
+                    "{path}: expected an array of tables ({header}), found {}",
+                    describe(value.get_ref())
+                ),
+            );
+            return Some(Vec::new());
+        };
+        let mut tables = Vec::new();
+        for (index, item) in array.iter().enumerate() {
+            match item.get_ref() {
+                DeValue::Table(table) => tables.push((table, item.span())),
+                other => self.report(
+                    item.span(),
+                    format!(
+                        "{path}[{index}]: expected a table ({header}), found {}",
+                        describe(other)
+                    ),
+                ),
+            }
+        }
+        Some(tables)
+    }
+
+    /// The strings of an array with their index and span; other items are reported and left
+    /// out, and `None` (after a report) means the value is not an array at all.
+    fn string_items<'v>(
+        &mut self,
+        value: &'v Value<'_>,
+        path: &str,
+        expected: &str,
+        item_expected: &str,
+    ) -> Option<Vec<(usize, &'v str, Range<usize>)>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.report(
+                value.span(),
+                format!(
+                    "{path}: expected {expected}, found {}",
+                    describe(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        let mut strings = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            if let Some(text) = self.string(item, &item_path, item_expected) {
+                strings.push((index, text, item.span()));
+            }
+        }
+        Some(strings)
     }
 
     fn integer(&mut self, value: &Value<'_>, path: &str, expected: &str) -> Option<i128> {
