@@ -149,6 +149,8 @@ pub enum LaunchError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("cannot set up notifications: {0}")]
+    Notify(String),
 }
 
 /// A running engine and server.
@@ -224,7 +226,9 @@ fn paging_options(config: &Config) -> Result<PagingOptions, LaunchError> {
         routing: oncall.routing.clone(),
         maintenance: oncall.maintenance.clone(),
         overrides: oncall.overrides.clone(),
-        channels: Vec::new(),
+        channels: Arc::new(
+            crate::notify::Notifiers::new(&oncall.notify).map_err(LaunchError::Notify)?,
+        ),
         max_attempts: oncall.notify.max_attempts,
         per_minute: oncall.notify.per_minute,
     })

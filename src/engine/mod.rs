@@ -881,7 +881,11 @@ impl Engine {
         for dispatch in ready {
             let outcomes = self.outcomes.clone();
             tokio::spawn(async move {
-                let attempt = match (dispatch.notifier, dispatch.notification) {
+                let channel = dispatch
+                    .notifier
+                    .as_ref()
+                    .and_then(|(channels, kind)| channels.get(*kind));
+                let attempt = match (channel, dispatch.notification) {
                     (Some(notifier), Some(notification)) => {
                         // The channels time out on their own; this only bounds a channel
                         // that would not.

@@ -15,7 +15,7 @@ use crate::domain::{
     Actor, Delivery, Incident, IncidentBook, IncidentId, IncidentStatus, TimelineEntry,
     TimelineKind,
 };
-use crate::notify::{Notification, Notifier};
+use crate::notify::{Notification, Notifiers};
 use crate::protocol::{
     ExplainView, IncidentView, OnCallView, OverrideView, ShiftView, SilenceView,
 };
@@ -37,7 +37,8 @@ pub struct PagingOptions {
     pub maintenance: Vec<Silence>,
     /// Overrides from the configuration.
     pub overrides: Vec<Override>,
-    pub channels: Vec<Arc<dyn Notifier>>,
+    /// A channel for every configured way to send.
+    pub channels: Arc<Notifiers>,
     pub max_attempts: Option<u32>,
     pub per_minute: Option<u32>,
 }
@@ -48,7 +49,7 @@ impl std::fmt::Debug for PagingOptions {
             .debug_struct("PagingOptions")
             .field("policies", &self.directory.policies.len())
             .field("routes", &self.routing.routes.len())
-            .field("channels", &self.channels.len())
+            .field("channels", &self.channels)
             .finish()
     }
 }
@@ -67,7 +68,8 @@ pub(crate) struct Staged {
 /// One send handed to a channel: what to send, and the job it settles.
 pub(crate) struct Dispatch {
     pub job: JobId,
-    pub notifier: Option<Arc<dyn Notifier>>,
+    /// The channels, and the kind to send through, when there is one.
+    pub notifier: Option<(Arc<Notifiers>, ContactKind)>,
     pub notification: Option<Notification>,
     /// Why it cannot be sent at all (no channel, no such contact any more).
     pub refusal: Option<String>,
@@ -92,7 +94,7 @@ pub(crate) struct Paging {
     sent: HashMap<(String, String), VecDeque<DateTime<Utc>>>,
     /// Until when a throttled contact waits, so the timer wakes for it.
     throttled_until: Option<DateTime<Utc>>,
-    channels: HashMap<ContactKind, Arc<dyn Notifier>>,
+    channels: Arc<Notifiers>,
     pub max_attempts: u32,
     per_minute: u32,
     last_audit: Option<DateTime<Utc>>,
@@ -109,11 +111,7 @@ impl Paging {
         sequence: u64,
         now: DateTime<Utc>,
     ) -> Self {
-        let channels = options
-            .channels
-            .iter()
-            .map(|channel| (channel.kind(), channel.clone()))
-            .collect();
+        let channels = options.channels;
         let mut paging = Paging {
             directory: options.directory,
             routing: options.routing,
@@ -482,17 +480,17 @@ impl Paging {
                 )),
             };
         };
-        let Some(notifier) = self.channels.get(&contact.kind) else {
+        if self.channels.get(contact.kind).is_none() {
             return Dispatch {
                 job: job.id,
                 notifier: None,
                 notification: None,
                 refusal: Some(format!("no {} channel is configured", contact.kind)),
             };
-        };
+        }
         Dispatch {
             job: job.id,
-            notifier: Some(notifier.clone()),
+            notifier: Some((self.channels.clone(), contact.kind)),
             notification: Some(Notification {
                 incident: IncidentView::from(incident),
                 user: job.user.clone(),

@@ -8,7 +8,7 @@ use crate::domain::escalation::{
 };
 use crate::domain::routing::Routing;
 use crate::domain::TimelineKind;
-use crate::notify::{Delivered, Notification, Notifier, SendError, SendFuture};
+use crate::notify::{Delivered, Notification, Notifier, Notifiers, SendError, SendFuture};
 use crate::store::MemoryStore;
 use chrono::TimeZone;
 use std::collections::VecDeque;
@@ -115,18 +115,21 @@ async fn harness(
 ) -> Harness {
     let (sent_sender, sent) = mpsc::unbounded_channel();
     let script = Mutex::new(script.into());
-    paging.channels = vec![
-        Arc::new(Recorder {
-            kind: ContactKind::Webhook,
-            sent: sent_sender.clone(),
-            script,
-        }),
-        Arc::new(Recorder {
-            kind: ContactKind::Sms,
-            sent: sent_sender,
-            script: Mutex::new(VecDeque::new()),
-        }),
-    ];
+    let webhook = Recorder {
+        kind: ContactKind::Webhook,
+        sent: sent_sender.clone(),
+        script,
+    };
+    let sms = Recorder {
+        kind: ContactKind::Sms,
+        sent: sent_sender,
+        script: Mutex::new(VecDeque::new()),
+    };
+    paging.channels = Arc::new(
+        Notifiers::empty()
+            .with(ContactKind::Webhook, Box::new(webhook))
+            .with(ContactKind::Sms, Box::new(sms)),
+    );
     paging.max_attempts = Some(3);
     let (engine, task) = start(
         store,
