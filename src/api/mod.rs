@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 mod ingest;
 pub mod limits;
+mod paging;
 mod rest;
 mod stream;
 
@@ -19,7 +20,7 @@ use auth::{digest, Users};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use error::ApiError;
 use limits::RateLimiter;
@@ -106,6 +107,18 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/v1/incidents/{id}", get(rest::incident_detail))
         .route("/v1/incidents/{id}/{action}", post(rest::incident_action))
         .route("/v1/stream", get(stream::websocket))
+        .route("/v1/oncall", get(paging::oncall))
+        .route(
+            "/v1/overrides",
+            get(paging::list_overrides).post(paging::add_override),
+        )
+        .route("/v1/overrides/{id}", delete(paging::remove_override))
+        .route(
+            "/v1/silences",
+            get(paging::list_silences).post(paging::add_silence),
+        )
+        .route("/v1/silences/{id}", delete(paging::expire_silence))
+        .route("/v1/explain", get(paging::explain))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read with our own limit (413 with a JSON error), not axum's.

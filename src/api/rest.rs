@@ -18,7 +18,7 @@ use std::sync::Arc;
 const DEFAULT_LIMIT: usize = 500;
 const MAX_LIMIT: usize = 10_000;
 
-fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+pub(super) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query()
         .unwrap_or("")
         .split('&')
@@ -136,7 +136,7 @@ pub async fn incident_detail(
 }
 
 /// Reads an optional JSON object body (an empty body is an empty object).
-async fn object_body(
+pub(super) async fn object_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -149,7 +149,7 @@ async fn object_body(
     Ok(crate::ingest::json::parse_object(&bytes)?)
 }
 
-fn string_field(body: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
+pub(super) fn string_field(body: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
     match body.get(name) {
         Some(Value::String(text)) => Ok(text.clone()),
         Some(_) => Err(
@@ -162,7 +162,7 @@ fn string_field(body: &Map<String, Value>, name: &str) -> Result<String, ApiErro
     }
 }
 
-fn refuse_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+pub(super) fn refuse_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
     match body.keys().find(|key| !allowed.contains(&key.as_str())) {
         None => Ok(()),
         Some(key) => Err(ApiError::bad_request(
@@ -259,12 +259,8 @@ pub async fn incident_action(
             }
         }
         "escalate" => {
-            // Escalation policies arrive with the escalation work; until then say so plainly.
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "no_escalation_policy",
-                format!("incident {id} has no escalation policy to escalate along"),
-            ));
+            refuse_unknown(&body, &[])?;
+            Action::Escalate
         }
         other => {
             return Err(ApiError::not_found(format!(

@@ -1,7 +1,10 @@
 //! A REST client for the CLI verbs: the same JSON shapes as the server (`protocol`).
 
 use crate::domain::IncidentId;
-use crate::protocol::{Accepted, ErrorBody, IncidentDetail, IncidentView};
+use crate::protocol::{
+    Accepted, ErrorBody, ExplainView, IncidentDetail, IncidentView, OnCallView, OverrideView,
+    SilenceView,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
@@ -119,6 +122,49 @@ impl RestClient {
         self.send(self.http.post(&url).json(&body), &url).await
     }
 
+    pub async fn oncall(&self) -> Result<Vec<OnCallView>, ClientError> {
+        let url = format!("{}/v1/oncall", self.base);
+        self.send(self.http.get(&url), &url).await
+    }
+
+    pub async fn overrides(&self) -> Result<Vec<OverrideView>, ClientError> {
+        let url = format!("{}/v1/overrides", self.base);
+        self.send(self.http.get(&url), &url).await
+    }
+
+    /// `body`: `{"schedule","user","start"?,"end" | "duration"}`.
+    pub async fn add_override(&self, body: &Value) -> Result<OverrideView, ClientError> {
+        let url = format!("{}/v1/overrides", self.base);
+        self.send(self.http.post(&url).json(body), &url).await
+    }
+
+    pub async fn remove_override(&self, id: &str) -> Result<OverrideView, ClientError> {
+        let url = format!("{}/v1/overrides/{}", self.base, path_segment(id));
+        self.send(self.http.delete(&url), &url).await
+    }
+
+    pub async fn silences(&self) -> Result<Vec<SilenceView>, ClientError> {
+        let url = format!("{}/v1/silences", self.base);
+        self.send(self.http.get(&url), &url).await
+    }
+
+    /// `body`: `{"matchers":[…],"starts_at"?,"ends_at" | "duration","comment"?}`.
+    pub async fn add_silence(&self, body: &Value) -> Result<SilenceView, ClientError> {
+        let url = format!("{}/v1/silences", self.base);
+        self.send(self.http.post(&url).json(body), &url).await
+    }
+
+    pub async fn expire_silence(&self, id: &str) -> Result<SilenceView, ClientError> {
+        let url = format!("{}/v1/silences/{}", self.base, path_segment(id));
+        self.send(self.http.delete(&url), &url).await
+    }
+
+    /// `query`: `label` (repeatable, `NAME=VALUE`), `service`, `severity`, `integration`.
+    pub async fn explain(&self, query: &[(&str, String)]) -> Result<ExplainView, ClientError> {
+        let url = format!("{}/v1/explain", self.base);
+        self.send(self.http.get(&url).query(query), &url).await
+    }
+
     pub async fn send_alert(&self, key: &str, body: &Value) -> Result<Accepted, ClientError> {
         let url = format!("{}/v1/integrations/{key}", self.base);
         self.send(self.http.post(&url).json(body), &url).await
@@ -131,4 +177,11 @@ fn root_cause(error: &dyn std::error::Error) -> String {
         cause = source;
     }
     cause.to_string()
+}
+
+/// An id as one URL path segment: anything but letters, digits, `-`, `_` and `.` escaped.
+fn path_segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
