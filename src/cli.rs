@@ -1,6 +1,10 @@
 //! The command-line verbs: running the engine, checking config, and the scriptable REST
 //! verbs with their table and JSON output.
 
+mod paging;
+
+pub use paging::{ExplainArgs, OverrideVerb, PagingRequest, SilenceVerb};
+
 use crate::client::http::RestClient;
 use crate::config::{self, Config, LoadOptions, Role};
 use crate::domain::IncidentId;
@@ -75,6 +79,7 @@ pub enum Request {
         action: &'static str,
         body: Value,
     },
+    Paging(PagingRequest),
 }
 
 impl Request {
@@ -309,6 +314,7 @@ pub fn run_remote(remote: &Remote, request: Request) -> Result<(), String> {
                     "notes" => "noted",
                     "snooze" => "snoozed",
                     "reassign" => "reassigned",
+                    "escalate" => "escalated",
                     other => other,
                 };
                 println!(
@@ -317,8 +323,16 @@ pub fn run_remote(remote: &Remote, request: Request) -> Result<(), String> {
                     incident.title,
                     incident.status.as_str()
                 );
+                if action == "escalate" {
+                    println!(
+                        "  now at level {} of {}",
+                        incident.escalation.level,
+                        incident.escalation.policy.as_deref().unwrap_or("-")
+                    );
+                }
                 Ok(())
             }
+            Request::Paging(request) => paging::run(&client, request).await,
         }
     })
 }
@@ -407,6 +421,29 @@ pub fn incident_table(incidents: &[IncidentView], now: DateTime<Utc>) -> String 
     text
 }
 
+/// Where the incident stands in its policy, as one line; `None` when no policy applies.
+pub fn escalation_line(incident: &IncidentView, now: DateTime<Utc>) -> Option<String> {
+    let escalation = &incident.escalation;
+    if let Some(silence) = &escalation.silenced_by {
+        return Some(format!("silenced by silence {silence}: nobody is paged"));
+    }
+    let policy = escalation.policy.as_deref()?;
+    let mut line = format!("{policy}, level {}", escalation.level);
+    if escalation.repeat > 0 {
+        line.push_str(&format!(" (repeat {})", escalation.repeat));
+    }
+    if let Some(urgency) = escalation.urgency {
+        line.push_str(&format!(", {} urgency", urgency.as_str()));
+    }
+    match (escalation.next_at, incident.status) {
+        (Some(at), _) if at > now => line.push_str(&format!("; next level in {}", age(now, at))),
+        (Some(_), _) => line.push_str("; next level due now"),
+        (None, crate::domain::IncidentStatus::Triggered) => line.push_str("; policy exhausted"),
+        (None, _) => line.push_str("; stopped"),
+    }
+    Some(line)
+}
+
 pub fn detail_text(detail: &IncidentDetail) -> String {
     let incident = &detail.incident;
     let mut text = format!(
@@ -444,6 +481,7 @@ pub fn detail_text(detail: &IncidentDetail) -> String {
         incident.snoozed_until.map(|at| at.to_rfc3339()),
     ));
     text.push_str(&field("assignee", incident.assignee.clone()));
+    text.push_str(&field("escalation", escalation_line(incident, Utc::now())));
     if !incident.labels.is_empty() {
         let labels: Vec<String> = incident
             .labels

@@ -114,6 +114,26 @@ enum Verb {
     Snooze { id: u64, duration: String },
     /// Assign an incident to someone
     Reassign { id: u64, user: String },
+    /// Page the next escalation level of an incident now
+    Escalate { id: u64 },
+    /// Who is on call now and next, per schedule
+    Oncall {
+        /// table (default) or json
+        #[arg(long, default_value = "table")]
+        output: cli::Output,
+    },
+    /// List, add and expire silences (nobody is paged for what they match)
+    Silence {
+        #[command(subcommand)]
+        verb: cli::SilenceVerb,
+    },
+    /// List, add and delete schedule overrides
+    Override {
+        #[command(subcommand)]
+        verb: cli::OverrideVerb,
+    },
+    /// What would happen if an alert like this fired now: route, policy, who is paged how and when
+    Explain(cli::ExplainArgs),
     /// Work with configuration files
     Config {
         #[command(subcommand)]
@@ -176,6 +196,23 @@ fn main() -> ExitCode {
                 action: "snooze",
                 body: serde_json::json!({"duration": duration}),
             },
+        ),
+        Some(Verb::Escalate { id }) => cli::run_remote(&remote, cli::Request::act(id, "escalate")),
+        Some(Verb::Oncall { output }) => cli::run_remote(
+            &remote,
+            cli::Request::Paging(cli::PagingRequest::OnCall { output }),
+        ),
+        Some(Verb::Silence { verb }) => cli::run_remote(
+            &remote,
+            cli::Request::Paging(cli::PagingRequest::Silence(verb)),
+        ),
+        Some(Verb::Override { verb }) => cli::run_remote(
+            &remote,
+            cli::Request::Paging(cli::PagingRequest::Override(verb)),
+        ),
+        Some(Verb::Explain(arguments)) => cli::run_remote(
+            &remote,
+            cli::Request::Paging(cli::PagingRequest::Explain(arguments)),
         ),
         Some(Verb::Reassign { id, user }) => cli::run_remote(
             &remote,

@@ -68,6 +68,7 @@ async fn generic_alert_opens_an_incident_that_people_act_on() {
         .collect();
     let expected = [
         ("triggered", "generic"),
+        ("not_paged", ""),
         ("acknowledged", "alice"),
         ("note", "alice"),
         ("reassigned", "alice"),
@@ -78,7 +79,7 @@ async fn generic_alert_opens_an_incident_that_people_act_on() {
         .map(|(kind, who)| (kind.to_string(), who.to_string()))
         .collect();
     assert_eq!(timeline, expected);
-    assert_eq!(detail["timeline"][2]["text"], "failing over to db-2");
+    assert_eq!(detail["timeline"][3]["text"], "failing over to db-2");
     assert_eq!(detail["alerts"][0]["title"], "disk full on db-1");
 
     // Open list no longer has it; the full list does.
@@ -338,7 +339,7 @@ async fn actions_refuse_bad_requests_clearly() {
     let (_, detail) = server.get("/v1/incidents/1", VIEWER).await;
     assert_eq!(
         detail["timeline"].as_array().unwrap().len(),
-        2,
+        3,
         "refusals wrote nothing"
     );
     server.stop().await;
@@ -420,7 +421,11 @@ async fn the_cli_client_reads_what_the_server_writes() {
         .unwrap();
     let detail = client.detail(1).await.unwrap();
     assert_eq!(detail.incident.title, "db down");
-    assert_eq!(detail.timeline[1].description, "paging the dba");
+    assert_eq!(
+        detail.timeline[1].description,
+        "nobody paged: no route matches and there is no default escalation policy"
+    );
+    assert_eq!(detail.timeline[2].description, "paging the dba");
     let open = client
         .incidents(&["triggered".to_string()], None, None)
         .await

@@ -2,6 +2,9 @@
 //! and provider templates, Debian's aiosmtpd for email (plain, STARTTLS, TLS, auth, reply
 //! codes), and real programs for exec. Every assertion is on what the far end received.
 
+#[path = "common/smtp.rs"]
+mod smtp;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -21,12 +24,12 @@ use klaxon::notify::{
 };
 use klaxon::protocol::IncidentView;
 use serde_json::{json, Value};
+use smtp::SmtpServer;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Quotes, a newline and Slack's and HTML's special characters: it must arrive intact where
@@ -616,143 +619,15 @@ fn notifiers_offer_what_is_configured_and_take_substitutes() {
 // ---------------------------------------------------------------------------------------
 // email against a real SMTP server (Debian's aiosmtpd)
 
-/// The Python that has aiosmtpd: `KLAXON_TEST_PYTHON`, Debian's, or the first on PATH.
-fn python_with_aiosmtpd() -> String {
-    let candidates = std::env::var("KLAXON_TEST_PYTHON")
-        .into_iter()
-        .chain(["/usr/bin/python3".to_string(), "python3".to_string()]);
-    for python in candidates {
-        let found = Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if found {
-            return python;
-        }
-    }
-    panic!(
-        "the email tests need a real SMTP server, aiosmtpd, and no python3 here has it: \
-         install it with `apt-get install python3-aiosmtpd` (Debian; .ci/run does this) or \
-         `pip install aiosmtpd`, or point KLAXON_TEST_PYTHON at a python that has it"
-    );
-}
-
-/// An SMTP server process whose standard output (where aiosmtpd prints what it receives)
-/// arrives line by line; killed when dropped.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    lines: mpsc::Receiver<String>,
-    /// Its standard error (tracebacks of sessions the tests break on purpose), shown when
-    /// the server does not come up.
-    errors: tempfile::NamedTempFile,
-}
-
-impl SmtpServer {
-    /// `python -m aiosmtpd` on a free port with extra arguments (TLS certificates).
-    fn start(extra: &[&str]) -> SmtpServer {
-        let port = refused_address().port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut arguments = vec!["-m", "aiosmtpd", "-n", "-l", &listen];
-        arguments.extend_from_slice(extra);
-        let server = SmtpServer::spawn(&arguments, port);
-        server.await_listening();
-        server
-    }
-
-    fn spawn(arguments: &[&str], port: u16) -> SmtpServer {
-        let errors = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new(python_with_aiosmtpd())
-            .args(arguments)
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(errors.reopen().unwrap())
-            .spawn()
-            .expect("start aiosmtpd");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        SmtpServer {
-            child,
-            port,
-            lines,
-            errors,
-        }
-    }
-
-    fn errors(&self) -> String {
-        std::fs::read_to_string(self.errors.path()).unwrap_or_default()
-    }
-
-    /// Connects until the server accepts, with a deadline.
-    fn await_listening(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on port {} within 20s:\n{}",
-                self.port,
-                self.errors()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// The next line the server prints, within a deadline.
-    fn line(&self, deadline: Instant) -> String {
-        let left = deadline.saturating_duration_since(Instant::now());
-        self.lines.recv_timeout(left).unwrap_or_else(|_| {
-            panic!(
-                "the SMTP server printed nothing more before the deadline:\n{}",
-                self.errors()
-            )
-        })
-    }
-
-    /// The next received message as aiosmtpd prints it: headers, the peer line, the body.
-    fn message(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.line(deadline) != "---------- MESSAGE FOLLOWS ----------" {}
-        let mut message = String::new();
-        loop {
-            let line = self.line(deadline);
-            if line == "------------ END MESSAGE ------------" {
-                return message;
-            }
-            message.push_str(&line);
-            message.push('\n');
-        }
-    }
-
-    fn settings(&self, security: SmtpSecurity) -> EmailSettings {
-        EmailSettings {
-            host: "127.0.0.1".to_string(),
-            port: self.port,
-            security,
-            username: None,
-            password: None,
-            from: "klaxon <klaxon@example.com>".to_string(),
-        }
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Connection settings for a test SMTP server.
+fn smtp_settings(server: &SmtpServer, security: SmtpSecurity) -> EmailSettings {
+    EmailSettings {
+        host: "127.0.0.1".to_string(),
+        port: server.port,
+        security,
+        username: None,
+        password: None,
+        from: "klaxon <klaxon@example.com>".to_string(),
     }
 }
 
@@ -837,7 +712,8 @@ Look it up:  https://klaxon.example.com/v1/incidents/42"
 #[tokio::test]
 async fn email_over_plain_smtp() {
     let server = SmtpServer::start(&[]);
-    let notifier = EmailNotifier::new(&server.settings(SmtpSecurity::Plain), &settings()).unwrap();
+    let notifier =
+        EmailNotifier::new(&smtp_settings(&server, SmtpSecurity::Plain), &settings()).unwrap();
     assert_eq!(notifier.kind(), ContactKind::Email);
 
     let delivered = notifier
@@ -858,7 +734,7 @@ async fn email_over_starttls_trusting_a_self_signed_certificate() {
         "--tlskey",
         certificate.key.to_str().unwrap(),
     ]);
-    let email = server.settings(SmtpSecurity::StartTls);
+    let email = smtp_settings(&server, SmtpSecurity::StartTls);
 
     // Not trusted: the upgrade fails and nothing is sent in the clear.
     let untrusted = EmailNotifier::new(&email, &settings()).unwrap();
@@ -887,7 +763,7 @@ async fn email_over_starttls_trusting_a_self_signed_certificate() {
 async fn email_starttls_is_required_when_chosen() {
     let server = SmtpServer::start(&[]);
     let notifier =
-        EmailNotifier::new(&server.settings(SmtpSecurity::StartTls), &settings()).unwrap();
+        EmailNotifier::new(&smtp_settings(&server, SmtpSecurity::StartTls), &settings()).unwrap();
     let text = permanent(notifier.send(&email_page("alice@example.com")).await);
     assert_eq!(
         text,
@@ -907,7 +783,7 @@ async fn email_over_implicit_tls() {
         "--smtpskey",
         certificate.key.to_str().unwrap(),
     ]);
-    let notifier = EmailNotifier::new(&server.settings(SmtpSecurity::Tls), &settings())
+    let notifier = EmailNotifier::new(&smtp_settings(&server, SmtpSecurity::Tls), &settings())
         .unwrap()
         .with_root_certificate(&certificate.pem)
         .unwrap();
@@ -966,7 +842,7 @@ async fn email_authenticates_and_maps_reply_codes() {
     let with_password = |password: &str| EmailSettings {
         username: Some("klaxon".to_string()),
         password: Some(password.to_string()),
-        ..server.settings(SmtpSecurity::Plain)
+        ..smtp_settings(&server, SmtpSecurity::Plain)
     };
     let notifier = EmailNotifier::new(&with_password("s3cret"), &settings()).unwrap();
 
@@ -994,7 +870,8 @@ async fn email_authenticates_and_maps_reply_codes() {
         permanent(wrong.send(&email_page("alice@example.com")).await),
         "email to mail: failed 535 5.7.8 Authentication credentials invalid"
     );
-    let anonymous = EmailNotifier::new(&server.settings(SmtpSecurity::Plain), &settings()).unwrap();
+    let anonymous =
+        EmailNotifier::new(&smtp_settings(&server, SmtpSecurity::Plain), &settings()).unwrap();
     let text = permanent(anonymous.send(&email_page("alice@example.com")).await);
     assert!(text.starts_with("email to mail: failed 530 "), "{text}");
 }

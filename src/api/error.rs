@@ -78,6 +78,7 @@ impl From<EngineError> for ApiError {
                 (StatusCode::NOT_FOUND, "not_found")
             }
             EngineError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            EngineError::Escalation(refusal) => (StatusCode::CONFLICT, refusal.code()),
             EngineError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
         };
         let mut api = ApiError::new(status, code, error.to_string());

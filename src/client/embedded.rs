@@ -135,6 +135,7 @@ fn engine_error(error: EngineError) -> ClientError {
     match &error {
         EngineError::NotFound(_) | EngineError::Missing(_) => refused("not_found", &error),
         EngineError::Conflict(_) => refused("conflict", &error),
+        EngineError::Escalation(refusal) => refused(refusal.code(), &error),
         EngineError::Invalid(_) => refused("invalid", &error),
         EngineError::Unavailable(_) => ClientError::Failed(error.to_string()),
         EngineError::Stopped => ClientError::Disconnected(error.to_string()),

@@ -294,6 +294,18 @@ pub enum EscalateError {
     Exhausted { id: u64, policy: String },
 }
 
+impl EscalateError {
+    /// A stable code for the API's error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EscalateError::Resolved(_) => "conflict",
+            EscalateError::NoPolicy(_) => "no_escalation_policy",
+            EscalateError::Silenced(_) => "silenced",
+            EscalateError::Exhausted { .. } => "escalation_exhausted",
+        }
+    }
+}
+
 impl Incident {
     /// Starts (or restarts) escalation under a policy: the first level is due at once.
     pub fn start_escalation(&mut self, now: DateTime<Utc>) {
@@ -433,5 +445,7 @@ pub fn predict(
         }
         at += step.delay.max(Duration::zero());
     }
+    // In the order they would happen; a stable sort keeps levels and rules in order.
+    pages.sort_by_key(|page| page.at);
     pages
 }

@@ -46,6 +46,9 @@ pub enum EngineError {
     Unavailable(String),
     #[error("no incident {0}")]
     NotFound(IncidentId),
+    /// Escalate-now refused: no policy, silenced, or nothing further to page.
+    #[error(transparent)]
+    Escalation(#[from] crate::domain::escalation::EscalateError),
     /// Something other than an incident was not found (a silence, an override).
     #[error("{0}")]
     Missing(String),
@@ -1026,7 +1029,7 @@ impl Engine {
                     now,
                     &mut round.staged,
                 )
-                .map_err(|error| EngineError::Conflict(error.to_string()))?;
+                .map_err(EngineError::Escalation)?;
             self.metrics.escalations.inc();
             self.push_change(round, id, entries);
             let incident = self.book.get(id).expect("the incident was just loaded");
