@@ -211,10 +211,7 @@ fn matchers_of(body: &Map<String, Value>) -> Result<Vec<Matcher>, ApiError> {
         .map(|item| {
             let text = item.as_str().ok_or_else(wrong)?;
             text.parse::<Matcher>().map_err(|error| {
-                let message = error.to_string();
-                // A regex error explains itself on its last line; the rest repeats the pattern.
-                let message = message.lines().last().unwrap_or(&message).to_string();
-                ApiError::bad_request("invalid_matcher", message).with_field("matchers")
+                ApiError::bad_request("invalid_matcher", error.to_string()).with_field("matchers")
             })
         })
         .collect()

@@ -143,9 +143,13 @@ impl FromStr for Matcher {
         let regex = match operator {
             Operator::Matches | Operator::NotMatches => Some(
                 regex::Regex::new(&format!("^(?:{value})$")).map_err(|error| {
+                    // The regex crate draws a caret under the anchored pattern, which is not
+                    // what the person wrote; its last line says what is wrong.
+                    let full = error.to_string();
+                    let reason = full.lines().last().unwrap_or(&full);
                     MatcherError::Regex {
                         text: trimmed.to_string(),
-                        reason: error.to_string(),
+                        reason: reason.trim_start_matches("error: ").to_string(),
                     }
                 })?,
             ),

@@ -834,17 +834,31 @@ impl Engine {
         }
     }
 
-    /// Adds a change made outside the domain's own ingest and act paths to the round.
+    /// Adds a change made outside the domain's own ingest and act paths to the round. When
+    /// the round already changes the incident, the entries join its last change (they follow
+    /// it in sequence): one stored record and one event, not two.
     fn push_change(&self, round: &mut Round, id: IncidentId, entries: Vec<TimelineEntry>) {
         if entries.is_empty() {
             return;
         }
-        if let Some(incident) = self.book.get(id) {
-            round.changes.push(Change {
+        let Some(incident) = self.book.get(id) else {
+            return;
+        };
+        match round
+            .changes
+            .iter_mut()
+            .rev()
+            .find(|change| change.incident.id == id)
+        {
+            Some(last) => {
+                last.incident = incident.clone();
+                last.entries.extend(entries);
+            }
+            None => round.changes.push(Change {
                 incident: incident.clone(),
                 entries,
                 opened: false,
-            });
+            }),
         }
     }
 

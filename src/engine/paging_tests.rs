@@ -104,6 +104,8 @@ struct Harness {
     engine: EngineHandle,
     task: tokio::task::JoinHandle<()>,
     events: broadcast::Receiver<Arc<EngineEvent>>,
+    /// Entries received and not yet looked at, oldest first.
+    pending: VecDeque<TimelineView>,
     sent: mpsc::UnboundedReceiver<Notification>,
 }
 
@@ -146,6 +148,7 @@ async fn harness(
         engine,
         task,
         events,
+        pending: VecDeque::new(),
         sent,
     }
 }
@@ -175,14 +178,16 @@ impl Harness {
 
     async fn next_entry(&mut self, wanted: impl Fn(&TimelineKind) -> bool) -> TimelineView {
         loop {
+            while let Some(entry) = self.pending.pop_front() {
+                if wanted(&entry.kind) {
+                    return entry;
+                }
+            }
             let event = self.events.recv().await.expect("the engine is running");
-            let timeline = match &event.message {
-                ServerMessage::IncidentOpened { timeline, .. }
-                | ServerMessage::IncidentChanged { timeline, .. } => timeline.clone(),
-                _ => continue,
-            };
-            if let Some(entry) = timeline.into_iter().find(|entry| wanted(&entry.kind)) {
-                return entry;
+            if let ServerMessage::IncidentOpened { timeline, .. }
+            | ServerMessage::IncidentChanged { timeline, .. } = &event.message
+            {
+                self.pending.extend(timeline.iter().cloned());
             }
         }
     }

@@ -77,8 +77,14 @@ impl Server {
     }
 
     pub async fn start_in(dir: tempfile::TempDir) -> Server {
+        let config = config(dir.path());
+        Self::start_with(config, dir).await
+    }
+
+    /// Starts on a configuration of the test's own (its data dir should be `dir`).
+    pub async fn start_with(config: Config, dir: tempfile::TempDir) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = klaxon::api::launch(&config(dir.path()), listener, Arc::new(SystemClock))
+        let running = klaxon::api::launch(&config, listener, Arc::new(SystemClock))
             .await
             .unwrap();
         Self::wrap(running, dir)
