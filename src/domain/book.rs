@@ -26,6 +26,12 @@ pub struct IncidentBook {
     /// When each incident's next escalation step is due, soonest first, so the engine finds
     /// what is due without looking at every open incident.
     escalations: BTreeSet<(DateTime<Utc>, IncidentId)>,
+    /// When each snooze ends, soonest first, for the same reason.
+    snoozes: BTreeSet<(DateTime<Utc>, IncidentId)>,
+}
+
+fn snooze_key(incident: &Incident) -> Option<(DateTime<Utc>, IncidentId)> {
+    incident.snoozed_until.map(|until| (until, incident.id))
 }
 
 /// The time an incident's next escalation step is due, if one is pending.
@@ -78,23 +84,40 @@ impl IncidentBook {
 
     /// Replaces an incident, keeping the escalation index in step.
     fn put(&mut self, incident: Incident) {
-        if let Some(key) = escalation_key(&incident) {
+        let id = incident.id;
+        if let Some(old) = self.incidents.insert(id, incident) {
+            self.unindex(&old);
+        }
+        let (escalation, snooze) = {
+            let incident = &self.incidents[&id];
+            (escalation_key(incident), snooze_key(incident))
+        };
+        self.escalations.extend(escalation);
+        self.snoozes.extend(snooze);
+    }
+
+    fn index(&mut self, incident: &Incident) {
+        if let Some(key) = escalation_key(incident) {
             self.escalations.insert(key);
         }
-        if let Some(old) = self.incidents.insert(incident.id, incident) {
-            let new = self.incidents.get(&old.id).and_then(escalation_key);
-            if let Some(key) = escalation_key(&old).filter(|key| Some(*key) != new) {
-                self.escalations.remove(&key);
-            }
+        if let Some(key) = snooze_key(incident) {
+            self.snoozes.insert(key);
+        }
+    }
+
+    fn unindex(&mut self, incident: &Incident) {
+        if let Some(key) = escalation_key(incident) {
+            self.escalations.remove(&key);
+        }
+        if let Some(key) = snooze_key(incident) {
+            self.snoozes.remove(&key);
         }
     }
 
     /// Removes an incident from memory, keeping the escalation index in step.
     fn take(&mut self, id: IncidentId) -> Option<Incident> {
         let old = self.incidents.remove(&id)?;
-        if let Some(key) = escalation_key(&old) {
-            self.escalations.remove(&key);
-        }
+        self.unindex(&old);
         Some(old)
     }
 
@@ -108,21 +131,18 @@ impl IncidentBook {
         self.in_place(id, change)
     }
 
-    /// Changes an incident where it lies (no copy), taking it out of the escalation index
-    /// first and putting it back after, so the index never holds a stale time.
+    /// Changes an incident without copying it, taking it out of the time indexes first and
+    /// putting it back after, so the indexes never hold a stale time.
     fn in_place<T>(
         &mut self,
         id: IncidentId,
         change: impl FnOnce(&mut Incident) -> T,
     ) -> Option<T> {
-        let incident = self.incidents.get_mut(&id)?;
-        if let Some(key) = escalation_key(incident) {
-            self.escalations.remove(&key);
-        }
-        let result = change(incident);
-        if let Some(key) = escalation_key(incident) {
-            self.escalations.insert(key);
-        }
+        let mut incident = self.incidents.remove(&id)?;
+        self.unindex(&incident);
+        let result = change(&mut incident);
+        self.index(&incident);
+        self.incidents.insert(id, incident);
         Some(result)
     }
 
@@ -238,13 +258,12 @@ impl IncidentBook {
 
     /// Wakes every snoozed incident whose snooze has ended.
     pub fn wake_due(&mut self, now: DateTime<Utc>) -> Vec<Change> {
-        let mut due: Vec<IncidentId> = self
-            .incidents
-            .values()
-            .filter(|incident| incident.snoozed_until.is_some_and(|until| until <= now))
-            .map(|incident| incident.id)
+        let due: Vec<IncidentId> = self
+            .snoozes
+            .iter()
+            .take_while(|(until, _)| *until <= now)
+            .map(|(_, id)| *id)
             .collect();
-        due.sort_unstable();
         due.into_iter()
             .filter_map(|id| self.in_place(id, |incident| incident.wake_if_due(now))?)
             .collect()
@@ -252,10 +271,7 @@ impl IncidentBook {
 
     /// When the next snooze ends, if any incident is snoozed.
     pub fn next_wake(&self) -> Option<DateTime<Utc>> {
-        self.incidents
-            .values()
-            .filter_map(|incident| incident.snoozed_until)
-            .min()
+        self.snoozes.first().map(|(until, _)| *until)
     }
 
     fn store_change(&mut self, change: &Change) {

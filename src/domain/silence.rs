@@ -49,12 +49,12 @@ impl Silence {
 
 /// The first active silence that matches.
 pub fn silencing<'a>(
-    silences: &'a [Silence],
+    silences: impl IntoIterator<Item = &'a Silence>,
     subject: &Subject<'_>,
     now: DateTime<Utc>,
 ) -> Option<&'a Silence> {
     silences
-        .iter()
+        .into_iter()
         .find(|silence| silence.silences(subject, now))
 }
 

@@ -321,3 +321,36 @@ fn many_resolved_incidents_are_not_all_kept_in_memory() {
     assert!(book.get(1).is_none(), "the oldest went first");
     assert_eq!(book.next_id() as usize, total + 1);
 }
+
+#[test]
+fn the_book_knows_the_next_snooze_and_escalation_step_without_looking_at_every_incident() {
+    let mut book = IncidentBook::new(1);
+    for key in ["a", "b", "c"] {
+        book.ingest("am", None, &[alert(key, None, AlertStatus::Firing)], at(0));
+    }
+    for id in 1..=3 {
+        book.modify(id, |incident| {
+            incident.escalation.policy = Some("ops".to_string());
+            incident.start_escalation(at(id as i64));
+        });
+    }
+    assert_eq!(book.next_escalation(), Some(at(1)));
+    assert_eq!(book.due_escalations(at(2)), vec![1, 2]);
+
+    // Acknowledging stops a step; snoozing stops it and sets a wake-up.
+    book.act(1, &Action::Acknowledge, "alice", at(3)).unwrap();
+    book.act(2, &Action::Snooze { until: at(30) }, "alice", at(3))
+        .unwrap();
+    assert_eq!(book.due_escalations(at(10)), vec![3]);
+    assert_eq!(book.next_wake(), Some(at(30)));
+
+    // The snooze ends: triggered again, and escalation starts over at once.
+    let woken = book.wake_due(at(30));
+    assert_eq!(woken.len(), 1);
+    assert_eq!(book.next_wake(), None);
+    assert_eq!(book.due_escalations(at(30)), vec![3, 2]);
+
+    // Resolving takes it out of the index.
+    book.act(3, &Action::Resolve, "alice", at(31)).unwrap();
+    assert_eq!(book.due_escalations(at(40)), vec![2]);
+}

@@ -228,10 +228,9 @@ impl Paging {
         self.maintenance.iter().chain(self.silences.values())
     }
 
-    fn active_silences(&self, now: DateTime<Utc>) -> Vec<Silence> {
+    fn active_silences(&self, now: DateTime<Utc>) -> Vec<&Silence> {
         self.all_silences()
             .filter(|silence| silence.is_active(now))
-            .cloned()
             .collect()
     }
 
@@ -251,7 +250,7 @@ impl Paging {
             if incident.service.is_none() {
                 incident.service = decision.service.clone();
             }
-            let silence = silencing(&active, &subject(incident), now);
+            let silence = silencing(active.iter().copied(), &subject(incident), now);
             incident.escalation.urgency = Some(decision.urgency);
             incident.escalation.route = decision.route.clone();
             incident.escalation.policy = decision.policy.clone();
@@ -544,7 +543,8 @@ impl Paging {
             let before = book.get(id).cloned();
             let entries = book
                 .modify(id, |incident| {
-                    let holding = silencing(&active, &subject(incident), now).cloned();
+                    let holding =
+                        silencing(active.iter().copied(), &subject(incident), now).cloned();
                     let current = incident.escalation.silenced_by.clone();
                     match (current, holding) {
                         (None, Some(silence)) => {
@@ -843,7 +843,7 @@ impl Paging {
             ..facts
         };
         let active = self.active_silences(now);
-        let silenced_by = silencing(&active, &facts, now).map(|s| s.id.clone());
+        let silenced_by = silencing(active, &facts, now).map(|s| s.id.clone());
         let policy = decision
             .policy
             .as_deref()
