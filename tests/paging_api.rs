@@ -60,6 +60,7 @@ fn config(dir: &std::path::Path) -> klaxon::config::Config {
             service: Some("batch".to_string()),
             policy: None,
             urgency: Some(Urgency::Low),
+            page: true,
         }],
         default_policy: Some("ops".to_string()),
         default_urgency: None,

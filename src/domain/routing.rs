@@ -49,6 +49,9 @@ pub struct Route {
     pub service: Option<String>,
     pub policy: Option<String>,
     pub urgency: Option<Urgency>,
+    /// `false`: what it matches is stored and shown, but pages nobody (not even the default
+    /// policy), like Alertmanager's null receiver.
+    pub page: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -68,6 +71,8 @@ pub struct Decision {
     pub service: Option<String>,
     pub policy: Option<String>,
     pub urgency: Urgency,
+    /// The matching route says to page nobody.
+    pub quiet: bool,
 }
 
 impl Routing {
@@ -86,10 +91,14 @@ impl Routing {
                 .service
                 .map(str::to_string)
                 .or_else(|| route.and_then(|route| route.service.clone())),
-            policy: route
-                .and_then(|route| route.policy.clone())
-                .or_else(|| self.default_policy.clone()),
+            policy: match route {
+                Some(route) if !route.page => None,
+                _ => route
+                    .and_then(|route| route.policy.clone())
+                    .or_else(|| self.default_policy.clone()),
+            },
             urgency,
+            quiet: route.is_some_and(|route| !route.page),
         }
     }
 }
@@ -107,6 +116,7 @@ mod tests {
             service: Some(format!("{name}-service")),
             policy: Some(policy.to_string()),
             urgency,
+            page: true,
         }
     }
 
@@ -148,6 +158,26 @@ mod tests {
         assert_eq!(decision.route, None);
         assert_eq!(decision.policy.as_deref(), Some("everyone"));
         assert_eq!(decision.urgency, Urgency::Low);
+    }
+
+    #[test]
+    fn a_route_that_pages_nobody_does_not_fall_back_to_the_default() {
+        let mut quiet = route("noise", &["severity=info"], "unused", None);
+        quiet.policy = None;
+        quiet.page = false;
+        let routing = Routing {
+            routes: vec![quiet],
+            default_policy: Some("everyone".to_string()),
+            default_urgency: None,
+        };
+        let labels = Labels::default();
+        let decision = routing.decide(&Subject {
+            labels: &labels,
+            service: None,
+            severity: Severity::Info,
+            integration: "generic",
+        });
+        assert_eq!((decision.policy, decision.quiet), (None, true));
     }
 
     #[test]

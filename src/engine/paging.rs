@@ -269,6 +269,7 @@ impl Paging {
             match &decision.policy {
                 None => {
                     let reason = match &decision.route {
+                        Some(route) if decision.quiet => format!("route {route} pages nobody"),
                         Some(route) => format!(
                             "route {route} names no escalation policy and there is no default"
                         ),
@@ -852,6 +853,7 @@ impl Paging {
             Some(format!("silence {silence} holds it"))
         } else {
             match (&decision.policy, policy) {
+                (None, _) if decision.quiet => Some("its route pages nobody".to_string()),
                 (None, _) => Some("no escalation policy applies".to_string()),
                 (Some(name), None) => Some(format!("escalation policy {name:?} is not configured")),
                 _ => None,

@@ -33,7 +33,14 @@ const OVERRIDE_KEYS: &[&str] = &["user", "start", "end"];
 const POLICY_KEYS: &[&str] = &["name", "repeat", "round_robin", "levels"];
 const LEVEL_KEYS: &[&str] = &["targets", "delay"];
 const ROUTING_KEYS: &[&str] = &["default_escalation_policy", "default_urgency"];
-const ROUTE_KEYS: &[&str] = &["name", "match", "service", "escalation_policy", "urgency"];
+const ROUTE_KEYS: &[&str] = &[
+    "name",
+    "match",
+    "service",
+    "escalation_policy",
+    "urgency",
+    "page",
+];
 const SILENCE_KEYS: &[&str] = &["name", "match", "start", "end", "comment"];
 
 /// How long a level waits for an acknowledgement when the file does not say.
@@ -1110,13 +1117,26 @@ impl Checker<'_> {
             let urgency = table
                 .get("urgency")
                 .and_then(|value| self.urgency(value, &format!("{path}.urgency")));
-            if let Some(name) = name {
+            let page = match table.get("page") {
+                Some(value) => self.boolean(value, &format!("{path}.page")),
+                None => Some(true),
+            };
+            if page == Some(false) {
+                if let Some(value) = table.get("escalation_policy") {
+                    self.report(
+                        value.span(),
+                        format!("{path}: page = false pages nobody, so it takes no escalation_policy; remove one of them"),
+                    );
+                }
+            }
+            if let (Some(name), Some(page)) = (name, page) {
                 routing.routes.push(Route {
                     name,
                     matchers,
                     service,
                     policy,
                     urgency,
+                    page,
                 });
             }
         }
@@ -1920,6 +1940,7 @@ comment = "upgrade"
                         service: Some("database".to_string()),
                         policy: Some("quiet".to_string()),
                         urgency: Some(Urgency::High),
+                        page: true,
                     },
                     Route {
                         name: "route-2".to_string(),
@@ -1927,6 +1948,7 @@ comment = "upgrade"
                         service: None,
                         policy: None,
                         urgency: None,
+                        page: true,
                     },
                 ],
                 default_policy: Some("platform".to_string()),
