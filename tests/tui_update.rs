@@ -4,13 +4,13 @@
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use klaxon::client::{ClientError, Link, Update};
+use klaxon::domain::matcher::Matcher;
+use klaxon::domain::EscalationState;
 use klaxon::domain::{Action as Domain, IncidentStatus, Severity};
+use klaxon::protocol::SilenceView;
 use klaxon::protocol::{IncidentDetail, TimelineView};
 use klaxon::tui::keymap::Keymap;
 use klaxon::tui::state::{Mode, Purpose, Screen, Sort, Subject, Tab};
-use klaxon::domain::matcher::Matcher;
-use klaxon::domain::EscalationState;
-use klaxon::protocol::SilenceView;
 use klaxon::tui::testing::{self, incident, now, state};
 use klaxon::tui::update::{parse_silence, SilenceRequest};
 use klaxon::tui::{update, Action, Effect, Message, State};
@@ -664,7 +664,10 @@ fn the_silence_parser_takes_matchers_then_a_duration_then_a_comment() {
         }
     );
     let request = parse_silence("env=~prod|staging team!=db 1d30m").unwrap();
-    assert_eq!(request.matchers, matchers(&["env=~prod|staging", "team!=db"]));
+    assert_eq!(
+        request.matchers,
+        matchers(&["env=~prod|staging", "team!=db"])
+    );
     assert_eq!(request.duration, std::time::Duration::from_secs(88_200));
     assert_eq!(request.comment, "");
     for (text, expected) in [
@@ -683,7 +686,10 @@ fn the_silence_parser_takes_matchers_then_a_duration_then_a_comment() {
     }
     // A bad regular expression is explained on one line.
     let error = parse_silence("env=~(prod 2h").unwrap_err();
-    assert!(!error.contains('\n') && error.contains("unclosed group"), "{error}");
+    assert!(
+        !error.contains('\n') && error.contains("unclosed group"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -709,7 +715,9 @@ fn silence_commands_send_good_input_and_keep_bad_input_for_correction() {
     );
     typed(&mut state, " 30m");
     let effects = key(&mut state, KeyCode::Enter);
-    assert!(matches!(&effects[..], [Effect::AddSilence(request)] if request.duration.as_secs() == 1_800));
+    assert!(
+        matches!(&effects[..], [Effect::AddSilence(request)] if request.duration.as_secs() == 1_800)
+    );
     // `:silence` alone opens the prompt.
     command(&mut state, "silence");
     assert!(matches!(prompt(&state), Some((Purpose::Silence, _))));
@@ -755,10 +763,7 @@ fn m_offers_the_selected_incidents_service_and_the_answer_is_shown() {
 fn silences_shown() -> State {
     let mut state = loaded();
     assert_eq!(press(&mut state, 'M'), [Effect::LoadSilences]);
-    update(
-        &mut state,
-        Message::SilencesLoaded(Ok(testing::silences())),
-    );
+    update(&mut state, Message::SilencesLoaded(Ok(testing::silences())));
     state
 }
 
@@ -840,7 +845,9 @@ fn the_silences_view_lists_what_matters_first_and_expires_after_asking() {
             result: Err(refused),
         },
     );
-    assert!(flash(&state).starts_with("silence db-maintenance not expired: silence db-maintenance is a maintenance window"));
+    assert!(flash(&state).starts_with(
+        "silence db-maintenance not expired: silence db-maintenance is a maintenance window"
+    ));
     // Typed out in full: no question.
     assert_eq!(
         command(&mut state, "expire 15"),
@@ -849,7 +856,11 @@ fn the_silences_view_lists_what_matters_first_and_expires_after_asking() {
     key(&mut state, KeyCode::Esc);
     assert_eq!(state.screen, Screen::Queue);
     assert!(press(&mut state, 'X').is_empty());
-    assert!(flash(&state).contains("no silence selected"), "{}", flash(&state));
+    assert!(
+        flash(&state).contains("no silence selected"),
+        "{}",
+        flash(&state)
+    );
 }
 
 #[test]
@@ -883,7 +894,10 @@ fn the_oncall_view_fetches_when_opened_then_each_minute_or_when_a_shift_ends() {
     assert!(update(&mut state, ctrl_r.clone()).is_empty());
     update(&mut state, Message::OnCallLoaded(Ok(testing::oncall())));
     for second in 2..60 {
-        assert!(tick(&mut state, second).is_empty(), "fetched again at {second}s");
+        assert!(
+            tick(&mut state, second).is_empty(),
+            "fetched again at {second}s"
+        );
     }
     // A minute after the answer (which came at 1s).
     assert_eq!(tick(&mut state, 61), [Effect::LoadOnCall]);
@@ -895,7 +909,11 @@ fn the_oncall_view_fetches_when_opened_then_each_minute_or_when_a_shift_ends() {
     let Screen::OnCall(oncall) = &state.screen else {
         panic!("left the on-call view")
     };
-    assert_eq!(oncall.value, Some(testing::oncall()), "what was known stays");
+    assert_eq!(
+        oncall.value,
+        Some(testing::oncall()),
+        "what was known stays"
+    );
     assert!(oncall.error.as_deref().unwrap().contains("not connected"));
     // A shift ending (dave's, in New York, in 30 s) fetches at once, not after the minute.
     let mut state = loaded();

@@ -138,7 +138,12 @@ pub fn oncall() -> Vec<OnCallView> {
             now: Some(shift("dave", at(-60), at(120), None, Some("config-1"))),
             next: Some(shift("erin", at(120), at(720), Some("days"), None)),
             overrides: vec![override_view(
-                "config-1", "database", "dave", at(-60), at(120), None,
+                "config-1",
+                "database",
+                "dave",
+                at(-60),
+                at(120),
+                None,
             )],
         },
         OnCallView {

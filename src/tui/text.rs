@@ -156,10 +156,16 @@ mod tests {
             .with_timezone(&Utc);
         let hours = chrono::Duration::hours;
         assert_eq!(local(now + hours(5), "Europe/Berlin", now), "18:00 CET");
-        assert_eq!(local(now + hours(24), "Europe/Berlin", now), "Sun 13:00 CET");
+        assert_eq!(
+            local(now + hours(24), "Europe/Berlin", now),
+            "Sun 13:00 CET"
+        );
         assert_eq!(local(now + hours(24 * 9), "UTC", now), "Jan 19 12:00 UTC");
         assert_eq!(local(now, "Not/AZone", now), "12:00 UTC");
         // Early Saturday in UTC is still Friday evening in New York.
-        assert_eq!(local(now - hours(10), "America/New_York", now), "Fri 21:00 EST");
+        assert_eq!(
+            local(now - hours(10), "America/New_York", now),
+            "Fri 21:00 EST"
+        );
     }
 }

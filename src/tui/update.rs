@@ -954,14 +954,12 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
             Screen::Silences(view) => view.selected().map(|silence| silence.id.clone()),
             _ => None,
         };
-        match Some(rest.to_string()).filter(|id| !id.is_empty()).or(selected) {
+        match Some(rest.to_string())
+            .filter(|id| !id.is_empty())
+            .or(selected)
+        {
             // Typed out in full, so no y/n on top.
-            Some(id) => carry_out(
-                state,
-                Action::ExpireSilence,
-                Subject::Silence(id),
-                effects,
-            ),
+            Some(id) => carry_out(state, Action::ExpireSilence, Subject::Silence(id), effects),
             None => flash(state, format!("{word} which silence? try :{word} 7"), true),
         }
         return;

@@ -247,7 +247,7 @@ pub fn bottom(state: &State, area: Rect, buffer: &mut Buffer) {
                         _ => None,
                     };
                     format!(
-                        "expire silence {}{}, so that what it holds pages again",
+                        "expire silence {}{}",
                         sanitize(id),
                         sanitize(&matchers.unwrap_or_default())
                     )

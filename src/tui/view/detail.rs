@@ -362,10 +362,7 @@ fn pages(state: &State, loaded: &IncidentDetail, lines: &mut Vec<Line<'static>>)
         };
         Line::from(vec![
             Span::styled(format!(" {}   ", clock(entry.at, state.now)), muted),
-            Span::styled(
-                sanitize(&entry.description).into_owned(),
-                theme.style(role),
-            ),
+            Span::styled(sanitize(&entry.description).into_owned(), theme.style(role)),
         ])
     };
     for (step, notified) in &steps {

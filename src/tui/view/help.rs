@@ -55,7 +55,10 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
             ":silence svc=x 2h why",
             "matchers (= != =~ !~), a duration, a comment",
         ),
-        (":expire [SILENCE]", "end a silence now (no y/n: you typed it)"),
+        (
+            ":expire [SILENCE]",
+            "end a silence now (no y/n: you typed it)",
+        ),
         (":open ID", "show an incident"),
         (":filter TEXT", "set the filter (empty clears)"),
         (":sort NAME", "severity, newest, oldest, id, status"),

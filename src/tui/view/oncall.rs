@@ -45,7 +45,7 @@ fn lines(state: &State, oncall: &Fetched<Vec<OnCallView>>) -> Vec<Line<'static>>
     let theme = &state.theme;
     let muted = theme.style(Role::Muted);
     let mut lines = Vec::new();
-    let mut title = vec![Span::styled(" On call", theme.style(Role::Header))];
+    let mut title = vec![Span::styled(" On call", theme.style(Role::Title))];
     if let Some(at) = oncall.at {
         let refresh = state
             .keymap
@@ -53,7 +53,10 @@ fn lines(state: &State, oncall: &Fetched<Vec<OnCallView>>) -> Vec<Line<'static>>
             .first()
             .map_or(String::new(), |key| format!(", {key} fetches now"));
         title.push(Span::styled(
-            format!("  as of {}, fetched every minute{refresh}", clock(at, state.now)),
+            format!(
+                "  as of {}, fetched every minute{refresh}",
+                clock(at, state.now)
+            ),
             muted,
         ));
     }

@@ -25,32 +25,68 @@ pub fn render(state: &State, view: &SilencesView, area: Rect, buffer: &mut Buffe
     }
     let theme = &state.theme;
     let silences = view.silences.value.as_deref();
-    let id_width = silences
-        .unwrap_or_default()
-        .iter()
-        .map(|silence| silence.id.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(2, 12);
-    let header = format!(
-        " {} {} {} {} MATCHERS AND COMMENT",
+    let columns = Columns {
+        id: silences
+            .unwrap_or_default()
+            .iter()
+            .map(|silence| silence.id.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(2, 14),
+        // Narrow screens leave who made it to the line under the list.
+        by: if area.width < 100 { 0 } else { BY },
+    };
+    let mut title = vec![Span::styled(
+        match silences {
+            Some(silences) => format!(" Silences ({})", silences.len()),
+            None => " Silences".to_string(),
+        },
+        theme.style(Role::Title),
+    )];
+    if let Some(at) = view.silences.at {
+        let refresh = state
+            .keymap
+            .keys(Action::Refresh)
+            .first()
+            .map_or(String::new(), |key| format!(", {key} fetches now"));
+        title.push(Span::styled(
+            format!(
+                "  as of {}, fetched every minute{refresh}",
+                clock(at, state.now)
+            ),
+            theme.style(Role::Muted),
+        ));
+    }
+    Line::from(title).render(Rect { height: 1, ..area }, buffer);
+    if area.height < 3 {
+        return;
+    }
+    let mut header = format!(
+        " {} {} {} ",
         cell("STATE", STATE),
-        cell("ID", id_width),
-        cell("ENDS", WHEN),
-        cell("BY", BY)
+        cell("ID", columns.id),
+        cell("WHEN", WHEN)
     );
-    let header_area = Rect { height: 1, ..area };
+    if columns.by > 0 {
+        header.push_str(&format!("{} ", cell("BY", columns.by)));
+    }
+    header.push_str("MATCHERS AND COMMENT");
+    let header_area = Rect {
+        y: area.y + 1,
+        height: 1,
+        ..area
+    };
     buffer.set_style(header_area, theme.style(Role::Header));
     buffer.set_stringn(
-        area.x,
-        area.y,
+        header_area.x,
+        header_area.y,
         &header,
         area.width as usize,
         theme.style(Role::Header),
     );
     let body = Rect {
-        y: area.y + 1,
-        height: area.height - 1,
+        y: area.y + 2,
+        height: area.height - 2,
         ..area
     };
     let mut notes: Vec<Line<'static>> = Vec::new();
@@ -118,7 +154,7 @@ pub fn render(state: &State, view: &SilencesView, area: Rect, buffer: &mut Buffe
             height: 1,
             ..rows
         };
-        row(state, silence, id_width).render(row_area, buffer);
+        row(state, silence, &columns).render(row_area, buffer);
         if index == view.cursor {
             // Reverse video whatever the theme, as in the queue.
             buffer.set_style(
@@ -140,7 +176,14 @@ pub fn render(state: &State, view: &SilencesView, area: Rect, buffer: &mut Buffe
 }
 
 /// `active   7  in 1h 59m          admin      service=batch severity=warning  nightly run`
-fn row(state: &State, silence: &SilenceView, id_width: usize) -> Line<'static> {
+/// Column widths that change with the content or the screen.
+struct Columns {
+    id: usize,
+    /// 0: not shown.
+    by: usize,
+}
+
+fn row(state: &State, silence: &SilenceView, columns: &Columns) -> Line<'static> {
     let theme = &state.theme;
     let role = match silence.state.as_str() {
         "active" => Role::Silenced,
@@ -156,14 +199,21 @@ fn row(state: &State, silence: &SilenceView, id_width: usize) -> Line<'static> {
         Span::raw(" "),
         Span::styled(cell(&silence.state, STATE), theme.style(role)),
         Span::raw(" "),
-        Span::raw(cell(&sanitize(&silence.id), id_width)),
+        Span::raw(cell(&sanitize(&silence.id), columns.id)),
         Span::raw(" "),
-        Span::styled(cell(&when(state, silence), WHEN), theme.style(Role::Countdown)),
+        Span::styled(
+            cell(&when(state, silence), WHEN),
+            theme.style(Role::Countdown),
+        ),
         Span::raw(" "),
-        Span::raw(cell(&by, BY)),
-        Span::raw(" "),
-        Span::raw(sanitize(&silence.matchers.join(" ")).into_owned()),
     ];
+    if columns.by > 0 {
+        spans.push(Span::raw(cell(&by, columns.by)));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::raw(
+        sanitize(&silence.matchers.join(" ")).into_owned(),
+    ));
     if !silence.comment.is_empty() {
         spans.push(Span::styled(
             format!("  {}", sanitize(&silence.comment)),
