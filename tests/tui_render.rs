@@ -913,3 +913,17 @@ fn help_lists_the_paging_actions_and_commands_from_the_keymap() {
         assert!(screen.contains(expected), "{expected:?} missing:\n{screen}");
     }
 }
+
+#[test]
+fn a_prompt_left_open_after_a_mistake_says_why_above_it() {
+    let mut state = sized("default", 80, 24);
+    populate(&mut state);
+    update(&mut state, Message::Command("silence batch 2h".to_string()));
+    let screen = text(&render(&mut state));
+    let lines: Vec<&str> = screen.lines().collect();
+    assert_eq!(
+        lines[22],
+        " \"batch\" is not a matcher like svc=batch (= != =~ !~)"
+    );
+    assert_eq!(lines[23], "silence (matchers, duration, comment): batch 2h");
+}

@@ -148,6 +148,10 @@ fn no_matchers() -> String {
 
 fn matcher_error(error: MatcherError) -> String {
     match error {
+        // Shorter than the domain's sentence, so that it fits an 80-column status line.
+        MatcherError::NoOperator(text) => {
+            format!("{text:?} is not a matcher like svc=batch (= != =~ !~)")
+        }
         // The regex crate's message spans lines; its last says what is wrong.
         MatcherError::Regex { text, reason } => format!(
             "{text:?}: invalid regular expression: {}",

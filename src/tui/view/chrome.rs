@@ -124,6 +124,18 @@ pub fn status_line(state: &State) -> Line<'static> {
 
 pub fn status(state: &State, area: Rect, buffer: &mut Buffer) {
     buffer.set_style(area, state.theme.style(Role::StatusBar));
+    // A prompt holds the bottom line, where messages go: one that went wrong (a bad
+    // `:silence`, say, left open to be put right) says why here meanwhile.
+    if let (Mode::Input(_), Some(flash)) = (&state.mode, &state.flash) {
+        if flash.error {
+            Line::styled(
+                format!(" {}", sanitize(&flash.text)),
+                state.theme.style(Role::MessageError),
+            )
+            .render(area, buffer);
+            return;
+        }
+    }
     status_line(state).render(area, buffer);
 }
 

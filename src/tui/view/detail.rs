@@ -214,7 +214,8 @@ fn escalation(state: &State, loaded: &IncidentDetail, lines: &mut Vec<Line<'stat
         Some(policy) => vec![Span::raw(sanitize(policy).into_owned())],
         None => vec![Span::raw("no escalation policy")],
     };
-    if let Some(urgency) = escalation.urgency {
+    // Urgency says how hard the policy's pages wake people: without a policy, nothing.
+    if let Some(urgency) = escalation.urgency.filter(|_| escalation.policy.is_some()) {
         policy.push(Span::raw(format!(", urgency {}", urgency.as_str())));
     }
     if let Some(route) = &escalation.route {
