@@ -726,7 +726,7 @@ fn pages_show_who_was_reached_how_with_the_outcome_in_words_and_grow_live() {
     let buffer = render(&mut state);
     let screen = text(&buffer);
     let pages = screen
-        .split(" Pages (2)")
+        .split(" Pages (2 steps, 4 notifications)")
         .nth(1)
         .unwrap_or_else(|| panic!("no pages section:\n{screen}"));
     let expected = [
@@ -767,7 +767,10 @@ fn pages_show_who_was_reached_how_with_the_outcome_in_words_and_grow_live() {
         }),
     );
     let screen = text(&render(&mut state));
-    let pages = screen.split(" Pages (2)").nth(1).unwrap();
+    let pages = screen
+        .split(" Pages (2 steps, 5 notifications)")
+        .nth(1)
+        .unwrap();
     let shown: Vec<&str> = pages.lines().skip(1).take(7).map(str::trim).collect();
     assert_eq!(shown[3], "12:00:00   sms to alice: delivered", "{screen}");
 }

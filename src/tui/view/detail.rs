@@ -345,8 +345,21 @@ fn pages(state: &State, loaded: &IncidentDetail, lines: &mut Vec<Line<'static>>)
         return;
     }
     lines.push(Line::raw(""));
+    let sent = steps
+        .iter()
+        .map(|(_, notified)| notified.len())
+        .sum::<usize>()
+        + unplaced.len();
+    let count = |number: usize, what: &str| match number {
+        1 => format!("1 {what}"),
+        _ => format!("{number} {what}s"),
+    };
     lines.push(Line::styled(
-        format!(" Pages ({})", steps.len()),
+        format!(
+            " Pages ({}, {})",
+            count(steps.len(), "step"),
+            count(sent, "notification")
+        ),
         theme.style(Role::Header),
     ));
     let notification = |entry: &TimelineView| {
