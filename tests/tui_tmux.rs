@@ -345,7 +345,8 @@ fn first_start_alert_ack_note_resolve_quit() {
 
     // The detail shows the whole timeline, note included.
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait("the detail", |screen| screen.contains("Timeline (3)"));
+    // Triggered, routing's "nobody paged" (no policies by default), acknowledged, the note.
+    let screen = tmux.wait("the detail", |screen| screen.contains("Timeline (4)"));
     assert!(
         screen.contains("note: failing over to db-2") && screen.contains("acknowledged"),
         "{screen}"
@@ -374,6 +375,62 @@ fn first_start_alert_ack_note_resolve_quit() {
         log.contains("embedded engine started"),
         "logs go to the file:\n{log}"
     );
+}
+
+#[test]
+fn silences_are_made_listed_and_expired_and_on_call_is_shown() {
+    if !tmux_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let tmux = Tmux::start(
+        "paging",
+        &console_command(home.path(), &format!("--listen 127.0.0.1:{port}")),
+    );
+    tmux.wait_for("● live");
+    let data: PathBuf = home.path().join(".local/share/klaxon");
+    let api = Api::new(format!("http://127.0.0.1:{port}"), admin_token(&data));
+
+    // The built-in configuration has no schedules, and says so.
+    tmux.keys(&["O"]);
+    tmux.wait_for("No schedules.");
+
+    tmux.keys(&["M"]);
+    tmux.wait_for("No silences: everything pages.");
+    tmux.keys(&[":"]);
+    tmux.type_text("silence svc=batch 2h nightly run");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the new silence, listed", |screen| {
+        screen.contains("added: service=batch until")
+            && screen.contains("Silences (1)")
+            && screen.contains("nightly run")
+    });
+    assert!(screen.contains("active"), "{screen}");
+    let silences = api.get("/v1/silences");
+    assert_eq!(
+        silences[0]["matchers"],
+        serde_json::json!(["service=batch"])
+    );
+    assert_eq!(silences[0]["created_by"], "admin");
+    let id = silences[0]["id"].as_str().unwrap().to_string();
+
+    // A mistake is explained and left to be put right.
+    tmux.keys(&["m"]);
+    tmux.type_text("batch 2h");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("\"batch\" is not a matcher");
+    tmux.keys(&["Escape"]);
+
+    tmux.keys(&["X"]);
+    tmux.wait_for(&format!("expire silence {id} (service=batch)? y yes  n no"));
+    tmux.keys(&["y"]);
+    tmux.wait("the silence, expired", |screen| {
+        screen.contains(&format!("silence {id} expired")) && screen.contains("ended")
+    });
+    assert_eq!(api.get("/v1/silences")[0]["state"], "expired");
+    tmux.keys(&["q"]);
+    tmux.wait_for("KLAXON-EXITED 0");
 }
 
 struct Engine(Child);

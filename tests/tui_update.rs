@@ -4,11 +4,15 @@
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use klaxon::client::{ClientError, Link, Update};
+use klaxon::domain::matcher::Matcher;
+use klaxon::domain::EscalationState;
 use klaxon::domain::{Action as Domain, IncidentStatus, Severity};
+use klaxon::protocol::SilenceView;
 use klaxon::protocol::{IncidentDetail, TimelineView};
 use klaxon::tui::keymap::Keymap;
-use klaxon::tui::state::{Mode, Purpose, Screen, Sort, Tab};
-use klaxon::tui::testing::{incident, now, state};
+use klaxon::tui::state::{Mode, Purpose, Screen, Sort, Subject, Tab};
+use klaxon::tui::testing::{self, incident, now, state};
+use klaxon::tui::update::{parse_silence, SilenceRequest};
 use klaxon::tui::{update, Action, Effect, Message, State};
 
 fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
@@ -191,7 +195,7 @@ fn resolve_asks_first_and_only_y_goes_ahead() {
         state.mode,
         Mode::Confirm {
             action: Action::Resolve,
-            id: 2
+            subject: Subject::Incident(2)
         }
     );
     assert!(press(&mut state, 'n').is_empty());
@@ -204,9 +208,9 @@ fn resolve_asks_first_and_only_y_goes_ahead() {
         acts(&command(&mut state, "resolve 4")),
         [(4, Domain::Resolve)]
     );
-    // Escalation asks too, and goes through the client's escalate.
+    // Escalation asks too, and is the engine's escalate action.
     press(&mut state, 'e');
-    assert_eq!(press(&mut state, 'y'), [Effect::Escalate(2)]);
+    assert_eq!(acts(&press(&mut state, 'y')), [(2, Domain::Escalate)]);
 }
 
 #[test]
@@ -636,4 +640,339 @@ fn help_scrolls_to_its_end_and_no_further() {
     assert_eq!(state.mode, Mode::Help { scroll: 0 });
     press(&mut state, 'x');
     assert_eq!(state.mode, Mode::Normal);
+}
+
+fn matchers(texts: &[&str]) -> Vec<Matcher> {
+    texts.iter().map(|text| text.parse().unwrap()).collect()
+}
+
+fn prompt(state: &State) -> Option<(Purpose, String)> {
+    match &state.mode {
+        Mode::Input(input) => Some((input.purpose.clone(), input.text.clone())),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_silence_parser_takes_matchers_then_a_duration_then_a_comment() {
+    assert_eq!(
+        parse_silence("sev=warning svc=batch 2h nightly  batch run ").unwrap(),
+        SilenceRequest {
+            matchers: matchers(&["severity=warning", "service=batch"]),
+            duration: std::time::Duration::from_secs(7_200),
+            comment: "nightly  batch run".to_string(),
+        }
+    );
+    let request = parse_silence("env=~prod|staging team!=db 1d30m").unwrap();
+    assert_eq!(
+        request.matchers,
+        matchers(&["env=~prod|staging", "team!=db"])
+    );
+    assert_eq!(request.duration, std::time::Duration::from_secs(88_200));
+    assert_eq!(request.comment, "");
+    for (text, expected) in [
+        ("sev=warning", "how long? put a duration such as 2h"),
+        ("", "needs a matcher first"),
+        ("2h deploy", "needs a matcher first"),
+        ("batch 2h", "\"batch\" is not a matcher"),
+        ("sev=loud 2h", "\"loud\" is not a severity"),
+        ("=x 2h", "has no name"),
+        ("svc=x 2x", "\"2x\" is not a duration like 30m"),
+        ("svc=x 0s", "more than nothing and at most a year"),
+        ("svc=x 400d", "more than nothing and at most a year"),
+    ] {
+        let error = parse_silence(text).unwrap_err();
+        assert!(error.contains(expected), "{text:?}: {error}");
+    }
+    // A bad regular expression is explained on one line.
+    let error = parse_silence("env=~(prod 2h").unwrap_err();
+    assert!(
+        !error.contains('\n') && error.contains("unclosed group"),
+        "{error}"
+    );
+}
+
+#[test]
+fn silence_commands_send_good_input_and_keep_bad_input_for_correction() {
+    let mut state = loaded();
+    let effects = command(&mut state, "silence svc=batch sev=warning 2h nightly run");
+    assert_eq!(
+        effects,
+        [Effect::AddSilence(SilenceRequest {
+            matchers: matchers(&["service=batch", "severity=warning"]),
+            duration: std::time::Duration::from_secs(7_200),
+            comment: "nightly run".to_string(),
+        })]
+    );
+    assert_eq!(state.in_flight, 1);
+    // The mistake is in the status line, and what was typed stays to be put right.
+    assert!(command(&mut state, "silence svc=batch").is_empty());
+    assert!(flash(&state).contains("how long?"), "{}", flash(&state));
+    assert!(state.flash.as_ref().unwrap().error);
+    assert_eq!(
+        prompt(&state),
+        Some((Purpose::Silence, "svc=batch".to_string()))
+    );
+    typed(&mut state, " 30m");
+    let effects = key(&mut state, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::AddSilence(request)] if request.duration.as_secs() == 1_800)
+    );
+    // `:silence` alone opens the prompt.
+    command(&mut state, "silence");
+    assert!(matches!(prompt(&state), Some((Purpose::Silence, _))));
+}
+
+#[test]
+fn m_offers_the_selected_incidents_service_and_the_answer_is_shown() {
+    let mut state = state("default");
+    let mut db = incident(1, Severity::Critical, "disk full");
+    db.service = Some("database".to_string());
+    update(&mut state, Message::Client(Update::Snapshot(vec![db])));
+    state.settle();
+    assert!(press(&mut state, 'm').is_empty());
+    assert_eq!(
+        prompt(&state),
+        Some((Purpose::Silence, "service=database ".to_string()))
+    );
+    typed(&mut state, "1h failover");
+    let effects = key(&mut state, KeyCode::Enter);
+    assert!(matches!(&effects[..], [Effect::AddSilence(request)]
+        if request.matchers == matchers(&["service=database"]) && request.comment == "failover"));
+    let added = testing::silences()
+        .into_iter()
+        .find(|silence| silence.id == "12")
+        .unwrap();
+    update(&mut state, Message::SilenceAdded(Ok(added)));
+    assert_eq!(state.in_flight, 0);
+    assert_eq!(
+        flash(&state),
+        "silence 12 added: service=batch severity=warning until 13:59:00"
+    );
+    let refused = ClientError::Refused {
+        code: "forbidden".to_string(),
+        message: "vic is a viewer and cannot add silences".to_string(),
+    };
+    update(&mut state, Message::SilenceAdded(Err(refused)));
+    assert_eq!(
+        flash(&state),
+        "silence not added: vic is a viewer and cannot add silences"
+    );
+}
+
+fn silences_shown() -> State {
+    let mut state = loaded();
+    assert_eq!(press(&mut state, 'M'), [Effect::LoadSilences]);
+    update(&mut state, Message::SilencesLoaded(Ok(testing::silences())));
+    state
+}
+
+fn silence_ids(state: &State) -> Vec<String> {
+    match &state.screen {
+        Screen::Silences(view) => view
+            .silences
+            .value
+            .iter()
+            .flatten()
+            .map(|silence: &SilenceView| silence.id.clone())
+            .collect(),
+        other => panic!("not the silences: {other:?}"),
+    }
+}
+
+fn selected_silence(state: &State) -> Option<String> {
+    match &state.screen {
+        Screen::Silences(view) => view.selected().map(|silence| silence.id.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_silences_view_lists_what_matters_first_and_expires_after_asking() {
+    let mut state = silences_shown();
+    // Active ones first, soonest to end first; then pending; then expired.
+    assert_eq!(silence_ids(&state), ["db-maintenance", "12", "15", "9"]);
+    assert_eq!(selected_silence(&state).as_deref(), Some("db-maintenance"));
+    press(&mut state, 'j');
+    press(&mut state, 'G');
+    press(&mut state, 'j');
+    assert_eq!(selected_silence(&state).as_deref(), Some("9"));
+    press(&mut state, 'g');
+    press(&mut state, 'j');
+    assert_eq!(selected_silence(&state).as_deref(), Some("12"));
+
+    assert!(press(&mut state, 'X').is_empty());
+    assert_eq!(
+        state.mode,
+        Mode::Confirm {
+            action: Action::ExpireSilence,
+            subject: Subject::Silence("12".to_string())
+        }
+    );
+    assert!(press(&mut state, 'n').is_empty());
+    assert_eq!(flash(&state), "silence 12: expire_silence cancelled");
+    press(&mut state, 'X');
+    assert_eq!(
+        press(&mut state, 'y'),
+        [Effect::ExpireSilence("12".to_string())]
+    );
+    assert_eq!(state.in_flight, 1);
+    let mut expired = testing::silences()[2].clone();
+    expired.state = "expired".to_string();
+    let effects = update(
+        &mut state,
+        Message::SilenceExpired {
+            id: "12".to_string(),
+            result: Ok(expired),
+        },
+    );
+    assert_eq!(effects, [Effect::LoadSilences], "the list is fetched again");
+    assert!(flash(&state).contains("silence 12 expired"));
+    // A new list keeps the selection on its silence.
+    let mut reordered = testing::silences();
+    reordered.retain(|silence| silence.id != "db-maintenance");
+    update(&mut state, Message::SilencesLoaded(Ok(reordered)));
+    assert_eq!(selected_silence(&state).as_deref(), Some("12"));
+    // A refusal is shown, not lost.
+    let refused = ClientError::Refused {
+        code: "conflict".to_string(),
+        message: "silence db-maintenance is a maintenance window in the configuration file; change it there".to_string(),
+    };
+    update(
+        &mut state,
+        Message::SilenceExpired {
+            id: "db-maintenance".to_string(),
+            result: Err(refused),
+        },
+    );
+    assert!(flash(&state).starts_with(
+        "silence db-maintenance not expired: silence db-maintenance is a maintenance window"
+    ));
+    // Typed out in full: no question.
+    assert_eq!(
+        command(&mut state, "expire 15"),
+        [Effect::ExpireSilence("15".to_string())]
+    );
+    key(&mut state, KeyCode::Esc);
+    assert_eq!(state.screen, Screen::Queue);
+    assert!(press(&mut state, 'X').is_empty());
+    assert!(
+        flash(&state).contains("no silence selected"),
+        "{}",
+        flash(&state)
+    );
+}
+
+#[test]
+fn read_only_removes_silence_changes_but_not_looking() {
+    let mut state = silences_shown();
+    state.read_only = true;
+    state.keymap = Keymap::default().read_only();
+    assert!(press(&mut state, 'X').is_empty());
+    assert_eq!(state.mode, Mode::Normal);
+    assert!(command(&mut state, "expire 12").is_empty());
+    assert!(command(&mut state, "silence svc=x 2h").is_empty());
+    assert!(flash(&state).contains("read-only"), "{}", flash(&state));
+    assert!(command(&mut state, "silence").is_empty());
+    assert_eq!(state.mode, Mode::Normal);
+    assert_eq!(command(&mut state, "refresh"), [Effect::LoadSilences]);
+    assert_eq!(command(&mut state, "oncall"), [Effect::LoadOnCall]);
+}
+
+#[test]
+fn the_oncall_view_fetches_when_opened_then_each_minute_or_when_a_shift_ends() {
+    let mut state = loaded();
+    assert_eq!(press(&mut state, 'O'), [Effect::LoadOnCall]);
+    assert!(matches!(state.screen, Screen::OnCall(_)));
+    assert!(press(&mut state, 'O').is_empty(), "already shown");
+    let tick = |state: &mut State, seconds: i64| {
+        update(state, Message::Tick(now() + Duration::seconds(seconds)))
+    };
+    // While the first fetch is under way, no second one.
+    assert!(tick(&mut state, 1).is_empty());
+    let ctrl_r = Message::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    assert!(update(&mut state, ctrl_r.clone()).is_empty());
+    update(&mut state, Message::OnCallLoaded(Ok(testing::oncall())));
+    for second in 2..60 {
+        assert!(
+            tick(&mut state, second).is_empty(),
+            "fetched again at {second}s"
+        );
+    }
+    // A minute after the answer (which came at 1s).
+    assert_eq!(tick(&mut state, 61), [Effect::LoadOnCall]);
+    assert!(tick(&mut state, 62).is_empty());
+    update(&mut state, Message::OnCallLoaded(Ok(testing::oncall())));
+    assert_eq!(update(&mut state, ctrl_r), [Effect::LoadOnCall]);
+    let failed = ClientError::Disconnected("no link".to_string());
+    update(&mut state, Message::OnCallLoaded(Err(failed)));
+    let Screen::OnCall(oncall) = &state.screen else {
+        panic!("left the on-call view")
+    };
+    assert_eq!(
+        oncall.value,
+        Some(testing::oncall()),
+        "what was known stays"
+    );
+    assert!(oncall.error.as_deref().unwrap().contains("not connected"));
+    // A shift ending (dave's, in New York, in 30 s) fetches at once, not after the minute.
+    let mut state = loaded();
+    press(&mut state, 'O');
+    let mut schedules = testing::oncall();
+    schedules[1].now.as_mut().unwrap().end = now() + Duration::seconds(30);
+    update(&mut state, Message::OnCallLoaded(Ok(schedules)));
+    assert!(tick(&mut state, 29).is_empty());
+    assert_eq!(tick(&mut state, 30), [Effect::LoadOnCall]);
+    // A resync after the link was down fetches too.
+    update(&mut state, Message::OnCallLoaded(Ok(testing::oncall())));
+    let effects = update(&mut state, Message::Client(Update::Snapshot(vec![])));
+    assert_eq!(effects, [Effect::LoadOnCall]);
+    key(&mut state, KeyCode::Esc);
+    assert_eq!(state.screen, Screen::Queue);
+}
+
+#[test]
+fn escalate_now_is_the_engines_action_and_its_answer_or_refusal_is_shown() {
+    let mut state = loaded();
+    assert!(press(&mut state, 'e').is_empty());
+    assert_eq!(acts(&press(&mut state, 'y')), [(2, Domain::Escalate)]);
+    assert_eq!(state.in_flight, 1);
+    let mut escalated = incident(2, Severity::Critical, "disk full on db-1");
+    escalated.escalation = EscalationState {
+        policy: Some("ops".to_string()),
+        level: 2,
+        next_at: Some(now() + Duration::minutes(15)),
+        ..EscalationState::default()
+    };
+    update(
+        &mut state,
+        Message::Acted {
+            id: 2,
+            what: "escalated",
+            result: Ok(escalated),
+        },
+    );
+    assert_eq!(flash(&state), "#2 escalated: level 2 of ops paged");
+    for message in [
+        "incident 2 has no escalation policy",
+        "incident 2 is silenced: nobody is paged while the silence holds",
+        "escalation policy \"ops\" of incident 2 has no further level",
+    ] {
+        command(&mut state, "escalate 2");
+        let refused = ClientError::Refused {
+            code: "conflict".to_string(),
+            message: message.to_string(),
+        };
+        update(
+            &mut state,
+            Message::Acted {
+                id: 2,
+                what: "escalated",
+                result: Err(refused),
+            },
+        );
+        assert_eq!(flash(&state), format!("#2 not escalated: {message}"));
+        assert!(state.flash.as_ref().unwrap().error);
+    }
+    assert_eq!(state.in_flight, 0);
 }

@@ -2,15 +2,18 @@
 //! the [`EngineHandle`] as the configured user; events come from its broadcast channel.
 //! Depends on engine, config and protocol.
 
-use super::http::RestClient;
 use super::{ClientError, Endpoint, Link, Update};
 use crate::config::{Config, Role, UserConfig};
+use crate::domain::matcher::Matcher;
 use crate::domain::{Action, IncidentId};
 use crate::engine::{EngineError, EngineHandle};
 use crate::ingest::Source;
-use crate::protocol::{IncidentDetail, IncidentView, IntegrationView, ServerMessage};
+use crate::protocol::{
+    IncidentDetail, IncidentView, IntegrationView, OnCallView, ServerMessage, SilenceView,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
@@ -29,8 +32,6 @@ struct Inner {
     user: UserConfig,
     address: SocketAddr,
     integrations: Vec<IntegrationView>,
-    /// Talks to our own server for what only the REST API knows (escalation, for now).
-    rest: RestClient,
 }
 
 impl EmbeddedClient {
@@ -43,14 +44,12 @@ impl EmbeddedClient {
     ) -> (EmbeddedClient, mpsc::Receiver<Update>) {
         let (sender, receiver) = mpsc::channel(UPDATE_BUFFER);
         tokio::spawn(pump(engine.clone(), sender));
-        let rest = RestClient::new(&format!("http://{address}"), Some(user.token.clone()));
         let client = EmbeddedClient {
             inner: Arc::new(Inner {
                 engine,
                 user,
                 address,
                 integrations,
-                rest,
             }),
         };
         (client, receiver)
@@ -64,21 +63,19 @@ impl EmbeddedClient {
         }
     }
 
-    fn require_responder(&self) -> Result<(), ClientError> {
+    /// The same rule as the API's: viewers look, responders act. `what` completes "cannot…".
+    fn require_responder(&self, what: &str) -> Result<(), ClientError> {
         if self.inner.user.role < Role::Responder {
             return Err(ClientError::Refused {
                 code: "forbidden".to_string(),
-                message: format!(
-                    "{} is a viewer and cannot act on incidents",
-                    self.inner.user.name
-                ),
+                message: format!("{} is a viewer and cannot {what}", self.inner.user.name),
             });
         }
         Ok(())
     }
 
     pub async fn act(&self, id: IncidentId, action: Action) -> Result<IncidentView, ClientError> {
-        self.require_responder()?;
+        self.require_responder("act on incidents")?;
         self.inner
             .engine
             .act(id, action, &self.inner.user.name)
@@ -86,15 +83,49 @@ impl EmbeddedClient {
             .map_err(engine_error)
     }
 
-    /// The engine has no escalation command yet; the REST endpoint gives its answer, so the
-    /// TUI shows exactly what a script would get.
+    /// Escalate-now is an action like the others; the engine refuses it (conflict) when the
+    /// incident has no policy, is silenced or resolved, or its policy is exhausted.
     pub async fn escalate(&self, id: IncidentId) -> Result<IncidentView, ClientError> {
-        self.require_responder()?;
-        Ok(self
-            .inner
-            .rest
-            .act(id, "escalate", serde_json::json!({}))
-            .await?)
+        self.act(id, Action::Escalate).await
+    }
+
+    pub async fn oncall(&self) -> Result<Vec<OnCallView>, ClientError> {
+        self.inner.engine.oncall().await.map_err(engine_error)
+    }
+
+    pub async fn silences(&self) -> Result<Vec<SilenceView>, ClientError> {
+        self.inner.engine.silences().await.map_err(engine_error)
+    }
+
+    /// From the engine's now (its clock, not ours) for `duration`.
+    pub async fn add_silence(
+        &self,
+        matchers: Vec<Matcher>,
+        duration: Duration,
+        comment: String,
+    ) -> Result<SilenceView, ClientError> {
+        self.require_responder("add silences")?;
+        let ends_at = chrono::Duration::from_std(duration)
+            .ok()
+            .and_then(|duration| self.inner.engine.now().checked_add_signed(duration))
+            .ok_or_else(|| ClientError::Refused {
+                code: "invalid".to_string(),
+                message: "the silence is too long".to_string(),
+            })?;
+        self.inner
+            .engine
+            .add_silence(matchers, None, ends_at, comment, &self.inner.user.name)
+            .await
+            .map_err(engine_error)
+    }
+
+    pub async fn expire_silence(&self, id: &str) -> Result<SilenceView, ClientError> {
+        self.require_responder("expire silences")?;
+        self.inner
+            .engine
+            .expire_silence(id.to_string())
+            .await
+            .map_err(engine_error)
     }
 
     pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, ClientError> {

@@ -6,9 +6,13 @@ pub mod embedded;
 pub mod http;
 pub mod remote;
 
+use crate::domain::matcher::Matcher;
 use crate::domain::{Action, IncidentId};
-use crate::protocol::{IncidentDetail, IncidentView, IntegrationView, TimelineView};
+use crate::protocol::{
+    IncidentDetail, IncidentView, IntegrationView, OnCallView, SilenceView, TimelineView,
+};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 pub use embedded::EmbeddedClient;
 pub use remote::{RemoteClient, RemoteOptions};
@@ -106,18 +110,53 @@ impl Client {
         }
     }
 
-    /// Escalates now; the engine answers 409 while the incident has no escalation policy.
+    /// Pages the next level of the incident's escalation policy now. Refused (conflict) when
+    /// it has no policy, is silenced, resolved, or its policy has no further level.
     pub async fn escalate(&self, id: IncidentId) -> Result<IncidentView, ClientError> {
-        match self {
-            Client::Embedded(client) => client.escalate(id).await,
-            Client::Remote(client) => client.escalate(id).await,
-        }
+        self.act(id, Action::Escalate).await
     }
 
     pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, ClientError> {
         match self {
             Client::Embedded(client) => client.detail(id).await,
             Client::Remote(client) => client.detail(id).await,
+        }
+    }
+
+    /// Who is on call now and next, per schedule, with the overrides not yet ended.
+    pub async fn oncall(&self) -> Result<Vec<OnCallView>, ClientError> {
+        match self {
+            Client::Embedded(client) => client.oncall().await,
+            Client::Remote(client) => client.oncall().await,
+        }
+    }
+
+    /// The silences the engine keeps: active, pending and expired.
+    pub async fn silences(&self) -> Result<Vec<SilenceView>, ClientError> {
+        match self {
+            Client::Embedded(client) => client.silences().await,
+            Client::Remote(client) => client.silences().await,
+        }
+    }
+
+    /// Silences what all `matchers` match, from now for `duration`.
+    pub async fn add_silence(
+        &self,
+        matchers: Vec<Matcher>,
+        duration: Duration,
+        comment: String,
+    ) -> Result<SilenceView, ClientError> {
+        match self {
+            Client::Embedded(client) => client.add_silence(matchers, duration, comment).await,
+            Client::Remote(client) => client.add_silence(matchers, duration, comment).await,
+        }
+    }
+
+    /// Ends a silence now; what it held starts escalating.
+    pub async fn expire_silence(&self, id: &str) -> Result<SilenceView, ClientError> {
+        match self {
+            Client::Embedded(client) => client.expire_silence(id).await,
+            Client::Remote(client) => client.expire_silence(id).await,
         }
     }
 

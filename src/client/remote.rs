@@ -5,9 +5,11 @@
 
 use super::http::RestClient;
 use super::{ClientError, Endpoint, Link, Update};
+use crate::domain::matcher::Matcher;
 use crate::domain::{Action, IncidentId};
 use crate::protocol::{
-    IncidentDetail, IncidentView, IntegrationView, ServerMessage, StreamCommand,
+    IncidentDetail, IncidentView, IntegrationView, OnCallView, ServerMessage, SilenceView,
+    StreamCommand,
 };
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
@@ -151,12 +153,52 @@ impl RemoteClient {
         }
     }
 
+    /// Over the stream like every other action, so that it too is refused while the link is
+    /// down rather than sent behind the console's back.
     pub async fn escalate(&self, id: IncidentId) -> Result<IncidentView, ClientError> {
-        Ok(self
-            .inner
-            .rest
-            .act(id, "escalate", serde_json::json!({}))
-            .await?)
+        self.act(id, Action::Escalate).await
+    }
+
+    pub async fn oncall(&self) -> Result<Vec<OnCallView>, ClientError> {
+        Ok(self.inner.rest.oncall().await?)
+    }
+
+    pub async fn silences(&self) -> Result<Vec<SilenceView>, ClientError> {
+        Ok(self.inner.rest.silences().await?)
+    }
+
+    /// The duration goes to the engine as is, so the silence starts by the engine's clock.
+    pub async fn add_silence(
+        &self,
+        matchers: Vec<Matcher>,
+        duration: Duration,
+        comment: String,
+    ) -> Result<SilenceView, ClientError> {
+        self.require_link()?;
+        let matchers: Vec<String> = matchers.iter().map(|matcher| matcher.to_string()).collect();
+        let body = serde_json::json!({
+            "matchers": matchers,
+            "duration": humantime::format_duration(duration).to_string(),
+            "comment": comment,
+        });
+        Ok(self.inner.rest.add_silence(&body).await?)
+    }
+
+    pub async fn expire_silence(&self, id: &str) -> Result<SilenceView, ClientError> {
+        self.require_link()?;
+        Ok(self.inner.rest.expire_silence(id).await?)
+    }
+
+    /// Changes go over REST, but only while the stream is up: with the link down the console
+    /// says it is disconnected, and a change made anyway could not be seen to land.
+    fn require_link(&self) -> Result<(), ClientError> {
+        if self.inner.outgoing.lock().unwrap().is_none() {
+            return Err(ClientError::Disconnected(format!(
+                "no link to {}",
+                self.inner.base
+            )));
+        }
+        Ok(())
     }
 
     pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, ClientError> {

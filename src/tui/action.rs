@@ -24,13 +24,18 @@ pub enum Action {
     Snooze,
     Reassign,
     Escalate,
+    ShowOnCall,
+    ShowSilences,
+    AddSilence,
+    ExpireSilence,
+    Refresh,
     Redraw,
     Suspend,
     Quit,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 28] = [
         Action::SelectNext,
         Action::SelectPrevious,
         Action::PageDown,
@@ -51,6 +56,11 @@ impl Action {
         Action::Snooze,
         Action::Reassign,
         Action::Escalate,
+        Action::ShowOnCall,
+        Action::ShowSilences,
+        Action::AddSilence,
+        Action::ExpireSilence,
+        Action::Refresh,
         Action::Redraw,
         Action::Suspend,
         Action::Quit,
@@ -79,6 +89,11 @@ impl Action {
             Action::Snooze => "snooze",
             Action::Reassign => "reassign",
             Action::Escalate => "escalate",
+            Action::ShowOnCall => "oncall",
+            Action::ShowSilences => "silences",
+            Action::AddSilence => "silence",
+            Action::ExpireSilence => "expire_silence",
+            Action::Refresh => "refresh",
             Action::Redraw => "redraw",
             Action::Suspend => "suspend",
             Action::Quit => "quit",
@@ -92,8 +107,8 @@ impl Action {
     /// One line for the help screen.
     pub fn description(self) -> &'static str {
         match self {
-            Action::SelectNext => "select the next incident (detail: scroll down)",
-            Action::SelectPrevious => "select the previous incident (detail: scroll up)",
+            Action::SelectNext => "select the next incident or silence (detail: scroll down)",
+            Action::SelectPrevious => "select the previous one (detail: scroll up)",
             Action::PageDown => "one page down",
             Action::PageUp => "one page up",
             Action::SelectFirst => "go to the top",
@@ -111,7 +126,12 @@ impl Action {
             Action::Resolve => "resolve the incident",
             Action::Snooze => "snooze for a while (30m, 2h)",
             Action::Reassign => "assign to someone",
-            Action::Escalate => "escalate to the next level now",
+            Action::Escalate => "page the next level of the escalation policy now",
+            Action::ShowOnCall => "who is on call now and next, per schedule",
+            Action::ShowSilences => "silences: what is held from paging, and until when",
+            Action::AddSilence => "add a silence: MATCHERS DURATION [COMMENT]",
+            Action::ExpireSilence => "end the selected silence now",
+            Action::Refresh => "fetch the on-call, silences or incident shown again",
             Action::Redraw => "redraw the whole screen",
             Action::Suspend => "suspend to the shell (fg resumes)",
             Action::Quit => "quit",
@@ -133,13 +153,16 @@ impl Action {
             Action::CommandLine => "command",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::ShowOnCall => "on-call",
+            Action::AddSilence => "new silence",
+            Action::ExpireSilence => "expire",
             other => other.name(),
         }
     }
 
-    /// Whether it changes an incident: these are the dangerous ones, which `--read-only`
-    /// removes whatever a keymap file says.
-    pub fn changes_incidents(self) -> bool {
+    /// Whether it changes what the engine holds (incidents, silences): these are the
+    /// dangerous ones, which `--read-only` removes whatever a keymap file says.
+    pub fn is_dangerous(self) -> bool {
         matches!(
             self,
             Action::Acknowledge
@@ -148,6 +171,8 @@ impl Action {
                 | Action::Snooze
                 | Action::Reassign
                 | Action::Escalate
+                | Action::AddSilence
+                | Action::ExpireSilence
         )
     }
 }

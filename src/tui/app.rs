@@ -427,16 +427,36 @@ fn run_effects(
                     let _ = answers.send(Message::Acted { id, what, result });
                 });
             }
-            Effect::Escalate(id) => {
+            Effect::LoadOnCall => {
                 let client = client.clone();
                 let answers = answers.clone();
                 tokio::spawn(async move {
-                    let result = client.escalate(id).await;
-                    let _ = answers.send(Message::Acted {
-                        id,
-                        what: "escalated",
-                        result,
-                    });
+                    let _ = answers.send(Message::OnCallLoaded(client.oncall().await));
+                });
+            }
+            Effect::LoadSilences => {
+                let client = client.clone();
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let _ = answers.send(Message::SilencesLoaded(client.silences().await));
+                });
+            }
+            Effect::AddSilence(request) => {
+                let client = client.clone();
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let result = client
+                        .add_silence(request.matchers, request.duration, request.comment)
+                        .await;
+                    let _ = answers.send(Message::SilenceAdded(result));
+                });
+            }
+            Effect::ExpireSilence(id) => {
+                let client = client.clone();
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let result = client.expire_silence(&id).await;
+                    let _ = answers.send(Message::SilenceExpired { id, result });
                 });
             }
             Effect::LoadDetail(id) => {

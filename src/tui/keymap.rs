@@ -267,19 +267,19 @@ impl Keymap {
             let binding = binding.get_ref();
             let entry = bindings.entry(action).or_insert(Binding {
                 keys: Vec::new(),
-                dangerous: action.changes_incidents(),
+                dangerous: action.is_dangerous(),
                 confirm: false,
             });
             if let Some(dangerous) = &binding.dangerous {
-                if *dangerous.get_ref() != action.changes_incidents() {
-                    let message = if action.changes_incidents() {
+                if *dangerous.get_ref() != action.is_dangerous() {
+                    let message = if action.is_dangerous() {
                         format!(
-                            "{} changes incidents: it is always dangerous",
+                            "{} changes incidents or silences: it is always dangerous",
                             action.name()
                         )
                     } else {
                         format!(
-                            "{} does not change incidents: it cannot be dangerous",
+                            "{} changes nothing in the engine: it cannot be dangerous",
                             action.name()
                         )
                     };
@@ -361,11 +361,11 @@ impl Keymap {
         Keymap::parse(path, text, Some(self))
     }
 
-    /// Without the actions that change incidents.
+    /// Without the dangerous actions (those that change incidents or silences).
     pub fn read_only(mut self) -> Keymap {
         self.bindings
-            .retain(|action, binding| !binding.dangerous && !action.changes_incidents());
-        self.lookup.retain(|_, action| !action.changes_incidents());
+            .retain(|action, binding| !binding.dangerous && !action.is_dangerous());
+        self.lookup.retain(|_, action| !action.is_dangerous());
         self
     }
 
@@ -469,10 +469,13 @@ mod tests {
     }
 
     #[test]
-    fn read_only_removes_every_action_that_changes_incidents() {
+    fn read_only_removes_every_dangerous_action() {
         let keymap = Keymap::default().read_only();
         assert_eq!(keymap.action(&Key::char('a')), None);
         assert!(!keymap.allows(Action::Resolve));
+        assert!(!keymap.allows(Action::ExpireSilence));
+        assert!(!keymap.allows(Action::AddSilence));
+        assert!(keymap.allows(Action::ShowSilences));
         assert!(keymap.allows(Action::Quit));
     }
 }

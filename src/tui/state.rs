@@ -9,7 +9,7 @@ use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::client::{Endpoint, Link};
 use crate::domain::{IncidentId, IncidentStatus, Severity};
-use crate::protocol::{IncidentDetail, IncidentView, IntegrationView};
+use crate::protocol::{IncidentDetail, IncidentView, IntegrationView, OnCallView, SilenceView};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -170,6 +170,8 @@ pub struct Summary {
     pub alert_count: u32,
     pub severity: Severity,
     pub status: IncidentStatus,
+    /// Held by a silence: nobody is paged for it.
+    pub silenced: bool,
 }
 
 impl From<&IncidentView> for Summary {
@@ -184,6 +186,7 @@ impl From<&IncidentView> for Summary {
             alert_count: incident.alert_count,
             severity: incident.severity,
             status: incident.status,
+            silenced: incident.escalation.silenced_by.is_some(),
         }
     }
 }
@@ -260,6 +263,60 @@ type ById<T> = HashMap<IncidentId, T, BuildHasherDefault<IdHasher>>;
 pub enum Screen {
     Queue,
     Detail(Box<DetailView>),
+    OnCall(Fetched<Vec<OnCallView>>),
+    Silences(SilencesView),
+}
+
+/// Something the console asks the engine for, rather than being told as it changes (who is
+/// on call, silences): kept with when it was fetched so it can be fetched again in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched<T> {
+    pub value: Option<T>,
+    /// The last fetch failed: why (what was fetched before stays shown).
+    pub error: Option<String>,
+    /// When the last answer (or failure) arrived.
+    pub at: Option<DateTime<Utc>>,
+    /// A fetch is under way: no second one is asked for.
+    pub loading: bool,
+    /// First line shown; views clamp it to the content.
+    pub scroll: usize,
+}
+
+impl<T> Fetched<T> {
+    pub fn loading() -> Fetched<T> {
+        Fetched {
+            value: None,
+            error: None,
+            at: None,
+            loading: true,
+            scroll: 0,
+        }
+    }
+
+    pub fn answered(&mut self, result: Result<T, String>, now: DateTime<Utc>) {
+        match result {
+            Ok(value) => {
+                self.value = Some(value);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(error),
+        }
+        self.at = Some(now);
+        self.loading = false;
+    }
+}
+
+/// The silences screen: the list, in the order shown, and the selected one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilencesView {
+    pub silences: Fetched<Vec<SilenceView>>,
+    pub cursor: usize,
+}
+
+impl SilencesView {
+    pub fn selected(&self) -> Option<&SilenceView> {
+        self.silences.value.as_ref()?.get(self.cursor)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -278,7 +335,14 @@ pub enum Mode {
     Normal,
     Help { scroll: usize },
     Input(Input),
-    Confirm { action: Action, id: IncidentId },
+    Confirm { action: Action, subject: Subject },
+}
+
+/// What a dangerous action applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Incident(IncidentId),
+    Silence(String),
 }
 
 /// A line being typed at the bottom of the screen.
@@ -300,6 +364,7 @@ pub enum Purpose {
     Note(IncidentId),
     Snooze(IncidentId),
     Reassign(IncidentId),
+    Silence,
 }
 
 impl Input {
@@ -319,6 +384,7 @@ impl Input {
             Purpose::Note(id) => format!("note on #{id}: "),
             Purpose::Snooze(id) => format!("snooze #{id} for (30m, 2h): "),
             Purpose::Reassign(id) => format!("assign #{id} to: "),
+            Purpose::Silence => "silence (matchers, duration, comment): ".to_string(),
         }
     }
 }
@@ -607,11 +673,13 @@ impl State {
         self.settle();
     }
 
-    /// The incident that actions apply to: the one shown, else the selected one.
+    /// The incident that actions apply to: the one shown, else the one selected in the
+    /// queue (none while another screen is up).
     pub fn target(&self) -> Option<IncidentId> {
         match &self.screen {
             Screen::Detail(detail) => Some(detail.id),
             Screen::Queue => self.selected,
+            Screen::OnCall(_) | Screen::Silences(_) => None,
         }
     }
 

@@ -6,7 +6,7 @@ use super::state::State;
 use super::theme::Theme;
 use crate::client::{Endpoint, Link};
 use crate::domain::{EscalationState, IncidentStatus, Severity};
-use crate::protocol::IncidentView;
+use crate::protocol::{IncidentView, OnCallView, OverrideView, ShiftView, SilenceView};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -91,4 +91,118 @@ pub fn many(count: u64) -> Vec<IncidentView> {
             view
         })
         .collect()
+}
+
+fn at(minutes_from_now: i64) -> DateTime<Utc> {
+    now() + chrono::Duration::minutes(minutes_from_now)
+}
+
+/// Three schedules as [`now`] (Saturday noon UTC) sees them: Berlin with a rotation and a
+/// future override; New York with an override on call now; one with nobody at all.
+pub fn oncall() -> Vec<OnCallView> {
+    let shift = |user: &str, start, end, layer: Option<&str>, id: Option<&str>| ShiftView {
+        user: user.to_string(),
+        start,
+        end,
+        layer: layer.map(str::to_string),
+        override_id: id.map(str::to_string),
+    };
+    let override_view =
+        |id: &str, schedule: &str, user: &str, start, end, by: Option<&str>| OverrideView {
+            id: id.to_string(),
+            schedule: schedule.to_string(),
+            user: user.to_string(),
+            start,
+            end,
+            created_by: by.map(str::to_string),
+            origin: if by.is_some() { "api" } else { "config" }.to_string(),
+        };
+    vec![
+        OnCallView {
+            schedule: "primary".to_string(),
+            time_zone: "Europe/Berlin".to_string(),
+            now: Some(shift("alice", at(-240), at(1200), Some("weekly"), None)),
+            next: Some(shift("bob", at(1200), at(2640), Some("weekly"), None)),
+            overrides: vec![override_view(
+                "14",
+                "primary",
+                "carol",
+                at(2640),
+                at(3120),
+                Some("admin"),
+            )],
+        },
+        OnCallView {
+            schedule: "database".to_string(),
+            time_zone: "America/New_York".to_string(),
+            now: Some(shift("dave", at(-60), at(120), None, Some("config-1"))),
+            next: Some(shift("erin", at(120), at(720), Some("days"), None)),
+            overrides: vec![override_view(
+                "config-1",
+                "database",
+                "dave",
+                at(-60),
+                at(120),
+                None,
+            )],
+        },
+        OnCallView {
+            schedule: "weekend".to_string(),
+            time_zone: "UTC".to_string(),
+            now: None,
+            next: None,
+            overrides: Vec::new(),
+        },
+    ]
+}
+
+/// Silences in no particular order: two active (one from the configuration), one pending,
+/// one expired.
+pub fn silences() -> Vec<SilenceView> {
+    let silence = |id: &str, matchers: &[&str], start, end, comment: &str, by: Option<&str>| {
+        let state = if end <= now() {
+            "expired"
+        } else if start > now() {
+            "pending"
+        } else {
+            "active"
+        };
+        SilenceView {
+            id: id.to_string(),
+            matchers: matchers.iter().map(|m| m.to_string()).collect(),
+            starts_at: start,
+            ends_at: end,
+            comment: comment.to_string(),
+            created_by: by.map(str::to_string),
+            state: state.to_string(),
+            origin: if by.is_some() { "api" } else { "config" }.to_string(),
+        }
+    };
+    vec![
+        silence(
+            "9",
+            &["alertname=~Disk.*"],
+            at(-63),
+            at(-3),
+            "disk cleanup",
+            Some("admin"),
+        ),
+        silence("15", &["env=staging"], at(120), at(240), "", Some("bob")),
+        silence(
+            "12",
+            &["service=batch", "severity=warning"],
+            at(-60),
+            now() + chrono::Duration::seconds(7_140),
+            "nightly batch run",
+            Some("alice"),
+        ),
+        silence(
+            "db-maintenance",
+            &["service=database"],
+            at(-30),
+            at(90),
+            "monthly patching",
+            None,
+        ),
+    ]
 }

@@ -1,5 +1,5 @@
-//! Text helpers for drawing: incident text made harmless for a terminal, and short ages.
-//! Pure; depends on nothing else in klaxon.
+//! Text helpers for drawing: incident text made harmless for a terminal, short ages,
+//! lengths of time and local times. Pure; depends on nothing else in klaxon.
 
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
@@ -63,6 +63,41 @@ pub fn countdown(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A stretch of time, two units at most: `45s`, `4m 12s`, `3h 20m`, `2d 5h`.
+pub fn length(duration: chrono::Duration) -> String {
+    let seconds = duration.num_seconds().max(0);
+    let (days, hours) = (seconds / 86_400, seconds / 3_600 % 24);
+    let (minutes, rest) = (seconds / 60 % 60, seconds % 60);
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3_600 => format!("{minutes}m {rest:02}s"),
+        3_600..86_400 => format!("{hours}h {minutes:02}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// Time left until `at`, for live countdowns: `4m 12s`. Rounded up to the second, so it
+/// never shows 0s while still waiting.
+pub fn time_left(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let milliseconds = (at - now).num_milliseconds().max(0);
+    length(chrono::Duration::seconds((milliseconds + 999) / 1000))
+}
+
+/// `at` on the clocks of `time_zone` (an IANA name; UTC if unknown), as short as is clear
+/// from `now`: `18:00 CET` today, `Sat 18:00 CET` within the week, `Jan 17 18:00 CET`.
+pub fn local(at: DateTime<Utc>, time_zone: &str, now: DateTime<Utc>) -> String {
+    let zone: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let local = at.with_timezone(&zone);
+    let today = now.with_timezone(&zone).date_naive();
+    let days = (local.date_naive() - today).num_days();
+    let format = match days {
+        0 => "%H:%M %Z",
+        -6..=6 => "%a %H:%M %Z",
+        _ => "%b %d %H:%M %Z",
+    };
+    local.format(format).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +128,44 @@ mod tests {
         assert_eq!(
             countdown(now + chrono::Duration::milliseconds(3_200), now),
             "4s"
+        );
+    }
+
+    #[test]
+    fn lengths_show_two_units_and_countdowns_round_up() {
+        let now = DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let seconds = chrono::Duration::seconds;
+        assert_eq!(length(seconds(45)), "45s");
+        assert_eq!(length(seconds(252)), "4m 12s");
+        assert_eq!(length(seconds(12_000)), "3h 20m");
+        assert_eq!(length(seconds(2 * 86_400 + 5 * 3_600 + 59)), "2d 5h");
+        assert_eq!(length(seconds(-5)), "0s");
+        assert_eq!(
+            time_left(now + chrono::Duration::milliseconds(251_001), now),
+            "4m 12s"
+        );
+        assert_eq!(time_left(now - seconds(3), now), "0s");
+    }
+
+    #[test]
+    fn local_times_use_the_zone_and_drop_what_is_clear() {
+        let now = DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let hours = chrono::Duration::hours;
+        assert_eq!(local(now + hours(5), "Europe/Berlin", now), "18:00 CET");
+        assert_eq!(
+            local(now + hours(24), "Europe/Berlin", now),
+            "Sun 13:00 CET"
+        );
+        assert_eq!(local(now + hours(24 * 9), "UTC", now), "Jan 19 12:00 UTC");
+        assert_eq!(local(now, "Not/AZone", now), "12:00 UTC");
+        // Early Saturday in UTC is still Friday evening in New York.
+        assert_eq!(
+            local(now - hours(10), "America/New_York", now),
+            "Fri 21:00 EST"
         );
     }
 }

@@ -67,6 +67,13 @@ roles! {
     Note => "note",
     Border => "border",
     Prompt => "prompt",
+    Silenced => "silenced",
+    Delivered => "delivered",
+    DeliveryFailed => "delivery_failed",
+    GaveUp => "gave_up",
+    OnCall => "on_call",
+    Override => "override",
+    Countdown => "countdown",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,11 +6,17 @@
 use super::action::Action;
 use super::file_error::closest;
 use super::keymap::{Code, Key};
-use super::state::{DetailView, Flash, Input, Mode, Purpose, Screen, Sort, State, Tab, QUEUE_TOP};
+use super::state::{
+    DetailView, Fetched, Flash, Input, Mode, Purpose, Screen, SilencesView, Sort, State, Subject,
+    Tab, QUEUE_TOP,
+};
 use super::theme::Theme;
 use crate::client::{ClientError, Link, Update};
+use crate::domain::matcher::{Matcher, MatcherError};
 use crate::domain::{self, IncidentId, Severity};
-use crate::protocol::{IncidentDetail, IncidentView, IntegrationView, TimelineView};
+use crate::protocol::{
+    IncidentDetail, IncidentView, IntegrationView, OnCallView, SilenceView, TimelineView,
+};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
@@ -45,6 +51,13 @@ pub enum Message {
     },
     ThemeLoaded(Result<Theme, String>),
     Integrations(Vec<IntegrationView>),
+    OnCallLoaded(Result<Vec<OnCallView>, ClientError>),
+    SilencesLoaded(Result<Vec<SilenceView>, ClientError>),
+    SilenceAdded(Result<SilenceView, ClientError>),
+    SilenceExpired {
+        id: String,
+        result: Result<SilenceView, ClientError>,
+    },
 }
 
 /// What the runtime must do after an update.
@@ -56,8 +69,11 @@ pub enum Effect {
         /// Past tense for messages: "acknowledged".
         what: &'static str,
     },
-    Escalate(IncidentId),
     LoadDetail(IncidentId),
+    LoadOnCall,
+    LoadSilences,
+    AddSilence(SilenceRequest),
+    ExpireSilence(String),
     LoadTheme(String),
     LoadIntegrations,
     Bell,
@@ -70,6 +86,80 @@ pub enum Effect {
 
 const FLASH_SECONDS: i64 = 5;
 const ERROR_SECONDS: i64 = 15;
+/// How often the on-call and silences screens fetch again while shown. Nothing pushes
+/// their changes, and both move slowly: a minute is fresh enough and costs nothing.
+const REFETCH_SECONDS: i64 = 60;
+/// The longest silence the console makes, the same as the API's limit.
+const LONGEST_SILENCE: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+/// What an escalate-now is called in messages ("#2 escalated: …").
+const ESCALATED: &str = "escalated";
+
+/// `:silence` parsed: matchers, for how long, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilenceRequest {
+    pub matchers: Vec<Matcher>,
+    pub duration: std::time::Duration,
+    pub comment: String,
+}
+
+/// Parses `MATCHER… DURATION [COMMENT…]`: matcher tokens (`svc=batch`, `sev!=critical`,
+/// `env=~prod|staging`) up to the first duration token (`2h`, `30m`, `1d`); everything after
+/// it is the comment, as typed.
+pub fn parse_silence(text: &str) -> Result<SilenceRequest, String> {
+    let mut matchers = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let token = &rest[..end];
+        let after = rest[end..].trim_start();
+        // Durations start with a digit; a matcher never does (it starts with a name).
+        if token.starts_with(|c: char| c.is_ascii_digit()) {
+            let duration = humantime::parse_duration(token).map_err(|error| {
+                format!("{token:?} is not a duration like 30m, 2h or 1d: {error}")
+            })?;
+            if matchers.is_empty() {
+                return Err(no_matchers());
+            }
+            if duration.is_zero() || duration > LONGEST_SILENCE {
+                return Err(format!(
+                    "{token}: a silence lasts more than nothing and at most a year"
+                ));
+            }
+            return Ok(SilenceRequest {
+                matchers,
+                duration,
+                comment: after.trim_end().to_string(),
+            });
+        }
+        matchers.push(token.parse::<Matcher>().map_err(matcher_error)?);
+        rest = after;
+    }
+    if matchers.is_empty() {
+        return Err(no_matchers());
+    }
+    Err("how long? put a duration such as 2h after the matchers".to_string())
+}
+
+fn no_matchers() -> String {
+    "a silence needs a matcher first, such as svc=batch or sev=warning \
+     (without one it would silence everything)"
+        .to_string()
+}
+
+fn matcher_error(error: MatcherError) -> String {
+    match error {
+        // Shorter than the domain's sentence, so that it fits an 80-column status line.
+        MatcherError::NoOperator(text) => {
+            format!("{text:?} is not a matcher like svc=batch (= != =~ !~)")
+        }
+        // The regex crate's message spans lines; its last says what is wrong.
+        MatcherError::Regex { text, reason } => format!(
+            "{text:?}: invalid regular expression: {}",
+            reason.lines().last().unwrap_or_default().trim()
+        ),
+        other => other.to_string(),
+    }
+}
 
 pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
     let mut effects = Vec::new();
@@ -93,13 +183,7 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
                 }
             }
         }
-        Message::Scroll(delta) => match &mut state.screen {
-            Screen::Detail(_) => scroll_detail(state, delta),
-            Screen::Queue => {
-                state.move_cursor(delta);
-                mark_seen(state);
-            }
-        },
+        Message::Scroll(delta) => move_by(state, delta),
         Message::Intent(action) => perform(state, action, &mut effects),
         Message::Paste(text) => {
             if let Mode::Input(_) = state.mode {
@@ -126,6 +210,7 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
             if !state.filter_text.is_empty() {
                 state.invalidate();
             }
+            refetch_if_stale(state, &mut effects);
         }
         Message::Resize { width, height } => {
             state.width = width;
@@ -139,13 +224,9 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
             state.in_flight = state.in_flight.saturating_sub(1);
             match result {
                 Ok(incident) => {
-                    let title = incident.title.clone();
+                    let text = acted_text(id, what, &incident);
                     apply_incident(state, incident, Vec::new(), false, &mut effects);
-                    flash(
-                        state,
-                        format!("#{id} {what}: {}", super::text::sanitize(&title)),
-                        false,
-                    );
+                    flash(state, text, false);
                 }
                 Err(error) => flash(state, format!("#{id} not {what}: {error}"), true),
             }
@@ -185,8 +266,152 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
             Err(error) => flash(state, error, true),
         },
         Message::Integrations(integrations) => state.integrations = integrations,
+        Message::OnCallLoaded(result) => {
+            let now = state.now;
+            if let Screen::OnCall(oncall) = &mut state.screen {
+                oncall.answered(result.map_err(|error| error.to_string()), now);
+            }
+        }
+        Message::SilencesLoaded(result) => {
+            let now = state.now;
+            if let Screen::Silences(view) = &mut state.screen {
+                let selected = view.selected().map(|silence| silence.id.clone());
+                let result = result
+                    .map(|mut silences| {
+                        sort_silences(&mut silences);
+                        silences
+                    })
+                    .map_err(|error| error.to_string());
+                view.silences.answered(result, now);
+                // The selection stays on its silence when the list changes around it.
+                let listed = view.silences.value.as_deref().unwrap_or_default();
+                if let Some(index) = selected
+                    .and_then(|selected| listed.iter().position(|silence| silence.id == selected))
+                {
+                    view.cursor = index;
+                }
+                view.cursor = view.cursor.min(listed.len().saturating_sub(1));
+            }
+        }
+        Message::SilenceAdded(result) => {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            match result {
+                Ok(silence) => {
+                    let text = format!(
+                        "silence {} added: {} until {}",
+                        silence.id,
+                        silence.matchers.join(" "),
+                        super::text::clock(silence.ends_at, state.now)
+                    );
+                    flash(state, text, false);
+                    refetch_silences(state, &mut effects);
+                }
+                Err(error) => flash(state, format!("silence not added: {error}"), true),
+            }
+        }
+        Message::SilenceExpired { id, result } => {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            match result {
+                Ok(_) => {
+                    flash(
+                        state,
+                        format!("silence {id} expired: what it held escalates again"),
+                        false,
+                    );
+                    refetch_silences(state, &mut effects);
+                }
+                Err(error) => flash(state, format!("silence {id} not expired: {error}"), true),
+            }
+        }
     }
     effects
+}
+
+/// What an answered action says in the status line.
+fn acted_text(id: IncidentId, what: &str, incident: &IncidentView) -> String {
+    let escalation = &incident.escalation;
+    match (&escalation.policy, what == ESCALATED) {
+        (Some(policy), true) => format!(
+            "#{id} escalated: level {} of {} paged",
+            escalation.level,
+            super::text::sanitize(policy)
+        ),
+        _ => format!("#{id} {what}: {}", super::text::sanitize(&incident.title)),
+    }
+}
+
+/// Active first (soonest to end first), then pending (soonest to start), then expired (most
+/// recently ended first): what matters now at the top.
+fn sort_silences(silences: &mut [SilenceView]) {
+    silences.sort_by(|a, b| {
+        let rank = |silence: &SilenceView| match silence.state.as_str() {
+            "active" => 0,
+            "pending" => 1,
+            _ => 2,
+        };
+        rank(a).cmp(&rank(b)).then_with(|| match rank(a) {
+            0 => a.ends_at.cmp(&b.ends_at),
+            1 => a.starts_at.cmp(&b.starts_at),
+            _ => b.ends_at.cmp(&a.ends_at),
+        })
+    });
+}
+
+fn refetch_silences(state: &mut State, effects: &mut Vec<Effect>) {
+    if let Screen::Silences(view) = &mut state.screen {
+        if !view.silences.loading {
+            view.silences.loading = true;
+            effects.push(Effect::LoadSilences);
+        }
+    }
+}
+
+/// Fetches what the on-call or silences screen shows again when it is a minute old, or when
+/// a shift or silence it shows has begun or ended since (what it says has changed then).
+fn refetch_if_stale(state: &mut State, effects: &mut Vec<Effect>) {
+    let now = state.now;
+    let stale = |at: Option<DateTime<Utc>>, boundaries: Vec<DateTime<Utc>>| {
+        at.is_some_and(|at| {
+            now - at >= chrono::Duration::seconds(REFETCH_SECONDS)
+                || boundaries
+                    .into_iter()
+                    .any(|boundary| at < boundary && boundary <= now)
+        })
+    };
+    match &mut state.screen {
+        Screen::OnCall(oncall) if !oncall.loading => {
+            let boundaries = oncall
+                .value
+                .iter()
+                .flatten()
+                .flat_map(|schedule| {
+                    let shifts = schedule.now.iter().chain(&schedule.next);
+                    let overrides = schedule.overrides.iter();
+                    shifts
+                        .flat_map(|shift| [shift.start, shift.end])
+                        .chain(overrides.flat_map(|entry| [entry.start, entry.end]))
+                })
+                .collect();
+            if stale(oncall.at, boundaries) {
+                oncall.loading = true;
+                effects.push(Effect::LoadOnCall);
+            }
+        }
+        Screen::Silences(view) if !view.silences.loading => {
+            let boundaries = view
+                .silences
+                .value
+                .iter()
+                .flatten()
+                .flat_map(|silence| [silence.starts_at, silence.ends_at])
+                .collect();
+            if stale(view.silences.at, boundaries) {
+                view.silences.loading = true;
+                effects.push(Effect::LoadSilences);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn flash(state: &mut State, text: String, error: bool) {
@@ -207,12 +432,16 @@ fn mark_seen(state: &mut State) {
 fn key_pressed(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     match state.mode.clone() {
         Mode::Input(input) => edit(state, input, key, effects),
-        Mode::Confirm { action, id } => {
+        Mode::Confirm { action, subject } => {
             state.mode = Mode::Normal;
             if key == Key::char('y') || key == Key::char('Y') {
-                carry_out(state, action, id, effects);
+                carry_out(state, action, subject, effects);
             } else {
-                flash(state, format!("#{id}: {} cancelled", action.name()), false);
+                let what = match subject {
+                    Subject::Incident(id) => format!("#{id}"),
+                    Subject::Silence(id) => format!("silence {id}"),
+                };
+                flash(state, format!("{what}: {} cancelled", action.name()), false);
             }
         }
         Mode::Help { scroll } => {
@@ -378,6 +607,17 @@ fn submit(state: &mut State, input: Input, effects: &mut Vec<Effect>) {
                 state.mode = Mode::Input(Input::new(Purpose::Snooze(id), &input.text));
             }
         },
+        Purpose::Silence => match parse_silence(&text) {
+            Ok(request) => {
+                state.in_flight += 1;
+                effects.push(Effect::AddSilence(request));
+            }
+            Err(message) => {
+                flash(state, message, true);
+                // Left open with what was typed, to be put right rather than typed again.
+                state.mode = Mode::Input(Input::new(Purpose::Silence, &input.text));
+            }
+        },
         Purpose::Reassign(id) => {
             if text.is_empty() {
                 flash(state, format!("#{id} not reassigned: no name given"), true);
@@ -416,7 +656,17 @@ fn send(
 }
 
 /// An action's effect once confirmed (or when it needs no confirmation).
-fn carry_out(state: &mut State, action: Action, id: IncidentId, effects: &mut Vec<Effect>) {
+fn carry_out(state: &mut State, action: Action, subject: Subject, effects: &mut Vec<Effect>) {
+    let id = match subject {
+        Subject::Silence(id) => {
+            if action == Action::ExpireSilence {
+                state.in_flight += 1;
+                effects.push(Effect::ExpireSilence(id));
+            }
+            return;
+        }
+        Subject::Incident(id) => id,
+    };
     match action {
         Action::Acknowledge => send(
             state,
@@ -426,10 +676,7 @@ fn carry_out(state: &mut State, action: Action, id: IncidentId, effects: &mut Ve
             effects,
         ),
         Action::Resolve => send(state, id, domain::Action::Resolve, "resolved", effects),
-        Action::Escalate => {
-            state.in_flight += 1;
-            effects.push(Effect::Escalate(id));
-        }
+        Action::Escalate => send(state, id, domain::Action::Escalate, ESCALATED, effects),
         Action::Annotate => state.mode = Mode::Input(Input::new(Purpose::Note(id), "")),
         Action::Snooze => state.mode = Mode::Input(Input::new(Purpose::Snooze(id), "")),
         Action::Reassign => state.mode = Mode::Input(Input::new(Purpose::Reassign(id), "")),
@@ -437,9 +684,9 @@ fn carry_out(state: &mut State, action: Action, id: IncidentId, effects: &mut Ve
     }
 }
 
-/// Whether an action that changes incidents may run; says why not.
+/// Whether a dangerous action may run; says why not.
 fn allowed(state: &mut State, action: Action) -> bool {
-    if action.changes_incidents() && (state.read_only || !state.keymap.allows(action)) {
+    if action.is_dangerous() && (state.read_only || !state.keymap.allows(action)) {
         flash(state, format!("read-only: {} is off", action.name()), true);
         return false;
     }
@@ -463,13 +710,7 @@ fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 Action::SelectFirst => isize::MIN / 2,
                 _ => isize::MAX / 2,
             };
-            match &mut state.screen {
-                Screen::Detail(_) => scroll_detail(state, delta),
-                Screen::Queue => {
-                    state.move_cursor(delta);
-                    mark_seen(state);
-                }
-            }
+            move_by(state, delta);
         }
         Action::OpenDetail => {
             state.settle();
@@ -478,7 +719,9 @@ fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             }
         }
         Action::Back => match state.screen {
-            Screen::Detail(_) => state.screen = Screen::Queue,
+            Screen::Detail(_) | Screen::OnCall(_) | Screen::Silences(_) => {
+                state.screen = Screen::Queue
+            }
             Screen::Queue if !state.filter_text.is_empty() => {
                 state.set_filter("");
                 flash(state, "filter cleared".to_string(), false);
@@ -529,15 +772,118 @@ fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 return;
             };
             if state.keymap.confirms(action) {
-                state.mode = Mode::Confirm { action, id };
+                state.mode = Mode::Confirm {
+                    action,
+                    subject: Subject::Incident(id),
+                };
             } else {
-                carry_out(state, action, id, effects);
+                carry_out(state, action, Subject::Incident(id), effects);
             }
         }
+        Action::ShowOnCall => {
+            if !matches!(state.screen, Screen::OnCall(_)) {
+                state.screen = Screen::OnCall(Fetched::loading());
+                effects.push(Effect::LoadOnCall);
+            }
+        }
+        Action::ShowSilences => {
+            if !matches!(state.screen, Screen::Silences(_)) {
+                state.screen = Screen::Silences(SilencesView {
+                    silences: Fetched::loading(),
+                    cursor: 0,
+                });
+                effects.push(Effect::LoadSilences);
+            }
+        }
+        Action::AddSilence => {
+            if !allowed(state, action) {
+                return;
+            }
+            // From an incident, its service is the likely thing to silence: offered, not
+            // imposed (the prompt can be edited or cleared).
+            let service = state
+                .target()
+                .and_then(|id| state.incident(id))
+                .and_then(|incident| incident.service.as_deref())
+                .filter(|service| !service.is_empty() && !service.contains(char::is_whitespace))
+                .map(|service| format!("service={service} "));
+            state.mode = Mode::Input(Input::new(
+                Purpose::Silence,
+                service.as_deref().unwrap_or_default(),
+            ));
+        }
+        Action::ExpireSilence => {
+            if !allowed(state, action) {
+                return;
+            }
+            let selected = match &state.screen {
+                Screen::Silences(view) => view.selected().map(|silence| silence.id.clone()),
+                _ => None,
+            };
+            let Some(id) = selected else {
+                let show = state
+                    .keymap
+                    .keys(Action::ShowSilences)
+                    .first()
+                    .map_or(":silences".to_string(), |key| key.to_string());
+                flash(
+                    state,
+                    format!("no silence selected to expire: open the silences ({show}) first"),
+                    true,
+                );
+                return;
+            };
+            let subject = Subject::Silence(id);
+            if state.keymap.confirms(action) {
+                state.mode = Mode::Confirm { action, subject };
+            } else {
+                carry_out(state, action, subject, effects);
+            }
+        }
+        Action::Refresh => match &mut state.screen {
+            Screen::OnCall(oncall) => {
+                if !oncall.loading {
+                    oncall.loading = true;
+                    effects.push(Effect::LoadOnCall);
+                }
+            }
+            Screen::Silences(_) => refetch_silences(state, effects),
+            Screen::Detail(detail) => effects.push(Effect::LoadDetail(detail.id)),
+            Screen::Queue => flash(
+                state,
+                "the queue is live: it changes as the engine does".to_string(),
+                false,
+            ),
+        },
         Action::Redraw => effects.push(Effect::Redraw),
         Action::Suspend => effects.push(Effect::Suspend),
         Action::Quit => effects.push(Effect::Quit),
     }
+}
+
+/// Moves the selection, or scrolls, on whatever screen is up.
+fn move_by(state: &mut State, delta: isize) {
+    match &mut state.screen {
+        Screen::Detail(_) => scroll_detail(state, delta),
+        Screen::Queue => {
+            state.move_cursor(delta);
+            mark_seen(state);
+        }
+        Screen::OnCall(_) => {
+            let last = super::view::oncall_last_scroll(state);
+            if let Screen::OnCall(oncall) = &mut state.screen {
+                oncall.scroll = step(oncall.scroll, delta).min(last);
+            }
+        }
+        Screen::Silences(view) => {
+            let count = view.silences.value.as_ref().map_or(0, Vec::len);
+            view.cursor = step(view.cursor, delta).min(count.saturating_sub(1));
+        }
+    }
+}
+
+fn step(from: usize, delta: isize) -> usize {
+    (from as isize).saturating_add(delta).max(0) as usize
 }
 
 /// Scrolls the detail, never past its end (so scrolling back responds at once).
@@ -593,6 +939,35 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
             _ => None,
         }
     };
+    if word == "silence" || word == "mute" {
+        if !allowed(state, Action::AddSilence) {
+            return;
+        }
+        if rest.is_empty() {
+            perform(state, Action::AddSilence, effects);
+        } else {
+            submit(state, Input::new(Purpose::Silence, rest), effects);
+        }
+        return;
+    }
+    if word == "expire" || word == "expire_silence" || word == "unsilence" {
+        if !allowed(state, Action::ExpireSilence) {
+            return;
+        }
+        let selected = match &state.screen {
+            Screen::Silences(view) => view.selected().map(|silence| silence.id.clone()),
+            _ => None,
+        };
+        match Some(rest.to_string())
+            .filter(|id| !id.is_empty())
+            .or(selected)
+        {
+            // Typed out in full, so no y/n on top.
+            Some(id) => carry_out(state, Action::ExpireSilence, Subject::Silence(id), effects),
+            None => flash(state, format!("{word} which silence? try :{word} 7"), true),
+        }
+        return;
+    }
     if let Some(action) = acting(word) {
         if !allowed(state, action) {
             return;
@@ -623,7 +998,7 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
                 submit(state, Input::new(Purpose::Reassign(id), after_id), effects)
             }
             // Typed out in full, so no y/n on top.
-            other => carry_out(state, other, id, effects),
+            other => carry_out(state, other, Subject::Incident(id), effects),
         }
         return;
     }
@@ -692,7 +1067,7 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
                 let mut names: Vec<&str> = Action::ALL.iter().map(|action| action.name()).collect();
                 names.extend([
                     "ack", "note", "quit", "filter", "sort", "tab", "theme", "bell", "mouse",
-                    "open",
+                    "open", "expire",
                 ]);
                 let hint = closest(name, names)
                     .map_or(String::new(), |close| format!(" (did you mean {close}?)"));
@@ -727,8 +1102,15 @@ fn client_update(state: &mut State, update: Update, effects: &mut Vec<Effect>) {
                     effects.push(Effect::Bell);
                 }
                 state.unseen.extend(missed);
-                if let Screen::Detail(detail) = &state.screen {
-                    effects.push(Effect::LoadDetail(detail.id));
+                // What the open screen shows may have changed while the link was down.
+                match &mut state.screen {
+                    Screen::Detail(detail) => effects.push(Effect::LoadDetail(detail.id)),
+                    Screen::OnCall(oncall) if !oncall.loading => {
+                        oncall.loading = true;
+                        effects.push(Effect::LoadOnCall);
+                    }
+                    Screen::Silences(_) => refetch_silences(state, effects),
+                    _ => {}
                 }
             }
             state.unseen.retain(|id| alarming_ids.contains(id));

@@ -4,7 +4,7 @@
 use crate::client::Link;
 use crate::domain::Severity;
 use crate::tui::action::Action;
-use crate::tui::state::{Mode, Screen, State, Tab};
+use crate::tui::state::{Mode, Screen, State, Subject, Tab};
 use crate::tui::text::{countdown, sanitize};
 use crate::tui::theme::Role;
 use ratatui::buffer::Buffer;
@@ -124,6 +124,18 @@ pub fn status_line(state: &State) -> Line<'static> {
 
 pub fn status(state: &State, area: Rect, buffer: &mut Buffer) {
     buffer.set_style(area, state.theme.style(Role::StatusBar));
+    // A prompt holds the bottom line, where messages go: one that went wrong (a bad
+    // `:silence`, say, left open to be put right) says why here meanwhile.
+    if let (Mode::Input(_), Some(flash)) = (&state.mode, &state.flash) {
+        if flash.error {
+            Line::styled(
+                format!(" {}", sanitize(&flash.text)),
+                state.theme.style(Role::MessageError),
+            )
+            .render(area, buffer);
+            return;
+        }
+    }
     status_line(state).render(area, buffer);
 }
 
@@ -156,6 +168,24 @@ pub fn hint_line(state: &State) -> Line<'static> {
             Action::Help,
             Action::Quit,
         ],
+        Screen::OnCall(_) => &[
+            Action::Back,
+            Action::SelectNext,
+            Action::Refresh,
+            Action::ShowSilences,
+            Action::Help,
+            Action::Quit,
+        ],
+        Screen::Silences(_) => &[
+            Action::Back,
+            Action::SelectNext,
+            Action::AddSilence,
+            Action::ExpireSilence,
+            Action::Refresh,
+            Action::ShowOnCall,
+            Action::Help,
+            Action::Quit,
+        ],
     };
     let mut items: Vec<(String, String)> = Vec::new();
     for action in actions {
@@ -168,12 +198,15 @@ pub fn hint_line(state: &State) -> Line<'static> {
                 &state.screen,
                 state.keymap.keys(Action::SelectPrevious).first(),
             ) {
-                (Screen::Queue, Some(up)) => keys = format!("{key}/{up}"),
-                (Screen::Detail(_), Some(up)) => keys = format!("{key}/{up} scroll"),
+                (Screen::Queue | Screen::Silences(_), Some(up)) => keys = format!("{key}/{up}"),
+                (Screen::Detail(_) | Screen::OnCall(_), Some(up)) => {
+                    keys = format!("{key}/{up} scroll")
+                }
                 _ => {}
             }
         }
-        let label = if *action == Action::SelectNext && matches!(state.screen, Screen::Detail(_)) {
+        let scrolls = matches!(state.screen, Screen::Detail(_) | Screen::OnCall(_));
+        let label = if *action == Action::SelectNext && scrolls {
             String::new()
         } else {
             format!(" {}", action.hint())
@@ -208,16 +241,32 @@ pub fn bottom(state: &State, area: Rect, buffer: &mut Buffer) {
             ]);
             line.render(area, buffer);
         }
-        Mode::Confirm { action, id } => {
-            let title = state
-                .incident(*id)
-                .map(|incident| sanitize(&incident.title).into_owned())
-                .unwrap_or_default();
+        Mode::Confirm { action, subject } => {
+            let what = match subject {
+                Subject::Incident(id) => {
+                    let title = state
+                        .incident(*id)
+                        .map(|incident| sanitize(&incident.title).into_owned())
+                        .unwrap_or_default();
+                    format!("{} #{id} {title}", action.name())
+                }
+                Subject::Silence(id) => {
+                    let matchers = match &state.screen {
+                        Screen::Silences(view) => view
+                            .selected()
+                            .filter(|silence| silence.id == *id)
+                            .map(|silence| format!(" ({})", silence.matchers.join(" "))),
+                        _ => None,
+                    };
+                    format!(
+                        "expire silence {}{}",
+                        sanitize(id),
+                        sanitize(&matchers.unwrap_or_default())
+                    )
+                }
+            };
             Line::from(vec![
-                Span::styled(
-                    format!("{} #{id} {title}? ", action.name()),
-                    theme.style(Role::Prompt),
-                ),
+                Span::styled(format!("{what}? "), theme.style(Role::Prompt)),
                 Span::styled("y", theme.style(Role::HintKey)),
                 Span::styled(" yes  ", theme.style(Role::Hint)),
                 Span::styled("n", theme.style(Role::HintKey)),

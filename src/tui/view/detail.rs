@@ -1,10 +1,12 @@
-//! One incident in full: title, state, labels, links, alerts, escalation as far as the
-//! engine knows it, and the whole timeline with notes (live: new entries are appended).
+//! One incident in full: title, state, escalation (policy, level, a live countdown to the
+//! next level or why there is none), labels, links, who was paged through which channel
+//! with what outcome, alerts, and the whole timeline with notes (live: new entries are
+//! appended).
 
-use crate::domain::{Actor, TimelineKind};
-use crate::protocol::IncidentView;
+use crate::domain::{Actor, Delivery, IncidentStatus, TimelineKind};
+use crate::protocol::{IncidentDetail, IncidentView, TimelineView};
 use crate::tui::state::{DetailView, State};
-use crate::tui::text::{age, clock, sanitize};
+use crate::tui::text::{age, clock, sanitize, time_left};
 use crate::tui::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -125,26 +127,7 @@ pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
             Span::raw(format!("{} by {}", when(at), optional(by))),
         ]));
     }
-    let escalation = match &incident.escalation.policy {
-        None => "no escalation policy".to_string(),
-        Some(policy) => {
-            let next = incident
-                .escalation
-                .next_at
-                .map_or("no further level".to_string(), |at| {
-                    format!("next level at {}", clock(at, now))
-                });
-            format!(
-                "{}, level {}, {next}",
-                sanitize(policy),
-                incident.escalation.level
-            )
-        }
-    };
-    lines.push(Line::from(vec![
-        field(" escalation", state),
-        Span::raw(escalation),
-    ]));
+    escalation(state, loaded, &mut lines);
     if !incident.labels.is_empty() {
         let labels: Vec<String> = incident
             .labels
@@ -164,6 +147,7 @@ pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
         };
         lines.push(Line::from(vec![field(name, state), Span::raw(text)]));
     }
+    pages(state, loaded, &mut lines);
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         format!(" Alerts ({})", loaded.alerts.len()),
@@ -210,4 +194,197 @@ pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
         ]));
     }
     lines
+}
+
+/// The escalation rows: which policy and why, the level reached, and what happens next,
+/// counting down live (the console's one-second tick redraws it).
+fn escalation(state: &State, loaded: &IncidentDetail, lines: &mut Vec<Line<'static>>) {
+    let theme = &state.theme;
+    let incident = &loaded.incident;
+    let escalation = &incident.escalation;
+    let now = state.now;
+    let last = |wanted: fn(&TimelineKind) -> bool| {
+        loaded
+            .timeline
+            .iter()
+            .rev()
+            .find(|entry| wanted(&entry.kind))
+    };
+    let mut policy = match &escalation.policy {
+        Some(policy) => vec![Span::raw(sanitize(policy).into_owned())],
+        None => vec![Span::raw("no escalation policy")],
+    };
+    // Urgency says how hard the policy's pages wake people: without a policy, nothing.
+    if let Some(urgency) = escalation.urgency.filter(|_| escalation.policy.is_some()) {
+        policy.push(Span::raw(format!(", urgency {}", urgency.as_str())));
+    }
+    if let Some(route) = &escalation.route {
+        policy.push(Span::raw(format!(", route {}", sanitize(route))));
+    }
+    policy.insert(0, field(" escalation", state));
+    lines.push(Line::from(policy));
+    if escalation.policy.is_some() {
+        let level = match (escalation.level, levels(&loaded.timeline)) {
+            (0, _) => "none paged yet".to_string(),
+            (level, Some(of)) => format!("{level} of {of}"),
+            (level, None) => level.to_string(),
+        };
+        let repeat = match escalation.repeat {
+            0 => String::new(),
+            repeat => format!(", repeat {repeat}"),
+        };
+        lines.push(Line::from(vec![
+            field(" level", state),
+            Span::raw(format!("{level}{repeat}")),
+        ]));
+    }
+    let stopped = |why: String| vec![Span::raw(format!("stopped: {why}"))];
+    let next: Vec<Span<'static>> = if incident.status == IncidentStatus::Resolved {
+        stopped("resolved".to_string())
+    } else if let Some(silence) = &escalation.silenced_by {
+        // The silence's own description (its matchers and comment) says why.
+        let described = last(|kind| matches!(kind, TimelineKind::Silenced { .. }))
+            .and_then(|entry| match &entry.kind {
+                TimelineKind::Silenced {
+                    silence: id,
+                    description,
+                } if id == silence => Some(description.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| format!("silence {silence}"));
+        vec![Span::styled(
+            format!(
+                "silenced by {}: nobody is paged while it lasts",
+                sanitize(&described)
+            ),
+            theme.style(Role::Silenced),
+        )]
+    } else if escalation.policy.is_none() {
+        match last(|kind| matches!(kind, TimelineKind::NotPaged { .. })) {
+            Some(TimelineView {
+                kind: TimelineKind::NotPaged { reason },
+                ..
+            }) => vec![Span::raw(format!("not paged: {}", sanitize(reason)))],
+            _ => vec![Span::raw("nobody is paged")],
+        }
+    } else if let Some(until) = incident
+        .snoozed_until
+        .filter(|until| *until > now && incident.status == IncidentStatus::Acknowledged)
+    {
+        stopped(format!(
+            "snoozed until {}, when it starts again",
+            clock(until, now)
+        ))
+    } else if incident.status == IncidentStatus::Acknowledged {
+        let by = incident
+            .acknowledged_by
+            .as_deref()
+            .map_or(String::new(), |by| format!(" by {}", sanitize(by)));
+        stopped(format!("acknowledged{by}"))
+    } else {
+        match escalation.next_at {
+            Some(at) if at > now => vec![
+                Span::raw("next level in "),
+                Span::styled(time_left(at, now), theme.style(Role::Countdown)),
+                Span::raw(format!(" (at {})", clock(at, now))),
+            ],
+            Some(_) => vec![Span::raw("next level due now")],
+            None if escalation.level > 0 => {
+                vec![Span::raw("policy exhausted: no further level")]
+            }
+            None => stopped("no level is due".to_string()),
+        }
+    };
+    let mut row = vec![field(" paging", state)];
+    row.extend(next);
+    lines.push(Line::from(row));
+}
+
+/// How many levels the policy has, when the timeline shows it: once the policy ran out, or
+/// started over, the highest level paged was its last. (The incident itself does not say.)
+fn levels(timeline: &[TimelineView]) -> Option<u32> {
+    let mut highest = 0;
+    let mut complete = false;
+    for entry in timeline {
+        match &entry.kind {
+            TimelineKind::Escalated { level, repeat, .. } => {
+                highest = highest.max(*level);
+                complete |= *repeat > 0;
+            }
+            TimelineKind::EscalationExhausted => complete = true,
+            _ => {}
+        }
+    }
+    (complete && highest > 0).then_some(highest)
+}
+
+/// Who was paged at each step, and each notification's outcome under the step that paged
+/// that person. The outcome is spelled out (delivered, failed, gave up); colour only repeats
+/// it.
+fn pages(state: &State, loaded: &IncidentDetail, lines: &mut Vec<Line<'static>>) {
+    let theme = &state.theme;
+    let muted = theme.style(Role::Muted);
+    let mut steps: Vec<(&TimelineView, Vec<&TimelineView>)> = Vec::new();
+    let mut unplaced: Vec<&TimelineView> = Vec::new();
+    for entry in &loaded.timeline {
+        match &entry.kind {
+            TimelineKind::Escalated { .. } => steps.push((entry, Vec::new())),
+            TimelineKind::Notified { user, .. } => {
+                let step = steps.iter_mut().rev().find(|(step, _)| {
+                    matches!(&step.kind, TimelineKind::Escalated { users, .. } if users.contains(user))
+                });
+                match step {
+                    Some((_, notified)) => notified.push(entry),
+                    None => unplaced.push(entry),
+                }
+            }
+            _ => {}
+        }
+    }
+    if steps.is_empty() && unplaced.is_empty() {
+        return;
+    }
+    lines.push(Line::raw(""));
+    let sent = steps
+        .iter()
+        .map(|(_, notified)| notified.len())
+        .sum::<usize>()
+        + unplaced.len();
+    let count = |number: usize, what: &str| match number {
+        1 => format!("1 {what}"),
+        _ => format!("{number} {what}s"),
+    };
+    lines.push(Line::styled(
+        format!(
+            " Pages ({}, {})",
+            count(steps.len(), "step"),
+            count(sent, "notification")
+        ),
+        theme.style(Role::Header),
+    ));
+    let notification = |entry: &TimelineView| {
+        let role = match &entry.kind {
+            TimelineKind::Notified {
+                outcome: Delivery::Delivered { .. },
+                ..
+            } => Role::Delivered,
+            TimelineKind::Notified {
+                outcome: Delivery::Failed { .. },
+                ..
+            } => Role::DeliveryFailed,
+            _ => Role::GaveUp,
+        };
+        Line::from(vec![
+            Span::styled(format!(" {}   ", clock(entry.at, state.now)), muted),
+            Span::styled(sanitize(&entry.description).into_owned(), theme.style(role)),
+        ])
+    };
+    for (step, notified) in &steps {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", clock(step.at, state.now)), muted),
+            Span::raw(sanitize(&step.description).into_owned()),
+        ]));
+        lines.extend(notified.iter().map(|entry| notification(entry)));
+    }
+    lines.extend(unplaced.into_iter().map(notification));
 }

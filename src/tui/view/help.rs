@@ -13,7 +13,7 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let key_style = theme.style(Role::HintKey);
     let mut lines = vec![Line::styled(
-        " Keys (from the keymap; ! changes incidents, ? asks first)",
+        " Keys (from the keymap; ! changes incidents or silences, ? asks first)",
         theme.style(Role::Header),
     )];
     for action in Action::ALL {
@@ -48,7 +48,17 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
         (":note [ID] TEXT", "add a note"),
         (":snooze [ID] 30m", "snooze for a while"),
         (":reassign [ID] NAME", "assign to someone"),
-        (":escalate [ID]", "escalate now"),
+        (":escalate [ID]", "page the next level now"),
+        (":oncall", "who is on call now and next"),
+        (":silences", "the silences, to look at or expire"),
+        (
+            ":silence svc=x 2h why",
+            "matchers (= != =~ !~), a duration, a comment",
+        ),
+        (
+            ":expire [SILENCE]",
+            "end a silence now (no y/n: you typed it)",
+        ),
         (":open ID", "show an incident"),
         (":filter TEXT", "set the filter (empty clears)"),
         (":sort NAME", "severity, newest, oldest, id, status"),

@@ -4,7 +4,9 @@
 mod chrome;
 mod detail;
 mod help;
+mod oncall;
 mod queue;
+mod silences;
 
 use super::state::{Mode, Screen, State, QUEUE_BOTTOM, QUEUE_TOP};
 use ratatui::buffer::Buffer;
@@ -14,6 +16,7 @@ use ratatui::Frame;
 pub use chrome::{hint_line, status_line};
 pub use detail::last_scroll as detail_last_scroll;
 pub use help::last_scroll as help_last_scroll;
+pub use oncall::last_scroll as oncall_last_scroll;
 
 /// Draws the whole screen and places the cursor when a prompt is open.
 pub fn draw(frame: &mut Frame, state: &State) {
@@ -56,6 +59,8 @@ pub fn render(state: &State, area: Rect, buffer: &mut Buffer) {
     match &state.screen {
         Screen::Queue => queue::render(state, body, buffer),
         Screen::Detail(detail) => detail::render(state, detail, body, buffer),
+        Screen::OnCall(oncall) => oncall::render(state, oncall, body, buffer),
+        Screen::Silences(view) => silences::render(state, view, body, buffer),
     }
     chrome::status(state, status, buffer);
     chrome::bottom(state, bottom, buffer);

@@ -44,13 +44,16 @@ fn status_text(incident: &Summary, state: &State) -> (&'static str, Role) {
         {
             ("snoozed", Role::Snoozed)
         }
+        // Triggered and yet nobody is paged: worth seeing at a glance.
+        IncidentStatus::Triggered if incident.silenced => ("silenced", Role::Silenced),
         IncidentStatus::Triggered => ("triggered", Role::Triggered),
         IncidentStatus::Acknowledged => ("acked", Role::Acknowledged),
         IncidentStatus::Resolved => ("resolved", Role::Resolved),
     }
 }
 
-fn cell(text: &str, width: usize) -> String {
+/// `text` in exactly `width` columns: padded, or cut with an ellipsis.
+pub(super) fn cell(text: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
     let mut out = String::with_capacity(width + 1);
     let mut used = 0;
