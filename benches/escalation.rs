@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 const KEY: &str = "bench-key-00000000000000000000";
 const TOKEN: &str = "bench-token-000000000000000000";
 const DELAY_SECONDS: i64 = 2;
+const PEOPLE: usize = 20;
 
 async fn receive(
     State(pages): State<mpsc::UnboundedSender<(DateTime<Utc>, Value)>>,
@@ -44,6 +45,17 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("klaxon.toml");
+    let names: Vec<String> = (1..=PEOPLE).map(|n| format!("responder{n}")).collect();
+    let people: String = names
+        .iter()
+        .map(|name| {
+            format!(
+                "\n[[users]]\nname = \"{name}\"\ntoken = \"{name}-token-0000000000000\"\nrole = \"responder\"\n[users.contacts]\nwebhook = \"{receiver}\"\n"
+            )
+        })
+        .collect();
+    let members: Vec<String> = names.iter().map(|name| format!("\"{name}\"")).collect();
+    let members = members.join(", ");
     std::fs::write(
         &config,
         format!(
@@ -58,22 +70,27 @@ key = "{KEY}"
 rate_limit = 0
 
 [[users]]
-name = "oncall"
+name = "admin"
 token = "{TOKEN}"
 role = "admin"
-[users.contacts]
-webhook = "{receiver}"
-
+{people}
 [notify]
 per_minute = 600
 
+[[teams]]
+name = "responders"
+members = [{members}]
+
+# Round robin spreads the pages over twenty people: one person's contact method is
+# throttled to `per_minute`, which is what a person can read, not what a bench needs.
 [[escalation_policies]]
 name = "ops"
+round_robin = true
 [[escalation_policies.levels]]
-targets = ["user:oncall"]
+targets = ["team:responders"]
 delay = "{DELAY_SECONDS}s"
 [[escalation_policies.levels]]
-targets = ["user:oncall"]
+targets = ["team:responders"]
 
 [routing]
 default_escalation_policy = "ops"
@@ -159,6 +176,11 @@ page = false
     }
     let background = sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
     lateness.sort();
+    if lateness.is_empty() {
+        println!("escalation: no level-2 page arrived; is the engine paging at all?");
+        let _ = child.kill().await;
+        std::process::exit(1);
+    }
     let at = |fraction: f64| {
         lateness[((lateness.len() as f64 * fraction) as usize).min(lateness.len() - 1)]
     };

@@ -70,7 +70,7 @@ struct ConsoleFlags {
     /// With --connect, the name shown for the token's user
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
-    /// Look, do not touch: no action that changes incidents
+    /// Look, do not touch: no action that changes incidents or silences
     #[arg(long)]
     read_only: bool,
     /// Theme: default, dark, light, high-contrast, mono, a name in ~/.config/klaxon/themes, or a file

@@ -284,3 +284,81 @@ pub struct ExplainView {
     pub not_paged: Option<String>,
     pub pages: Vec<crate::domain::escalation::PredictedPage>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::escalation::ContactKind;
+    use crate::domain::Delivery;
+    use chrono::TimeZone;
+
+    /// Every kind's fields share one JSON object with the entry's own (`seq`, `at`, `actor`,
+    /// `kind`, `description`): a kind with a field of the same name would write the key twice
+    /// and no client could read it back.
+    #[test]
+    fn every_timeline_kind_reads_back_from_its_wire_view() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 0).unwrap();
+        let kinds = vec![
+            TimelineKind::Triggered { title: "t".into() },
+            TimelineKind::AlertFired {
+                title: "t".into(),
+                alert_count: 2,
+            },
+            TimelineKind::AlertResolved { title: "t".into() },
+            TimelineKind::Acknowledged,
+            TimelineKind::Unacknowledged,
+            TimelineKind::Resolved { by_source: true },
+            TimelineKind::Snoozed { until: at },
+            TimelineKind::SnoozeEnded,
+            TimelineKind::Reassigned {
+                from: Some("a".into()),
+                to: "b".into(),
+            },
+            TimelineKind::SeverityChanged {
+                from: Severity::Warning,
+                to: Severity::Critical,
+            },
+            TimelineKind::Note { text: "n".into() },
+            TimelineKind::NotPaged { reason: "r".into() },
+            TimelineKind::Silenced {
+                silence: "3".into(),
+                summary: "silence 3 service=batch".into(),
+            },
+            TimelineKind::SilenceEnded {
+                silence: "3".into(),
+            },
+            TimelineKind::Escalated {
+                policy: "ops".into(),
+                level: 2,
+                repeat: 1,
+                users: vec!["alice".into()],
+                manual: true,
+            },
+            TimelineKind::EscalationExhausted,
+            TimelineKind::Notified {
+                user: "alice".into(),
+                contact: "sms".into(),
+                channel: ContactKind::Sms,
+                outcome: Delivery::Failed {
+                    reason: "500".into(),
+                    attempt: 1,
+                    of: 5,
+                },
+            },
+        ];
+        for (seq, kind) in kinds.into_iter().enumerate() {
+            let entry = TimelineEntry {
+                incident: 1,
+                seq: seq as u32,
+                at,
+                actor: Actor::System,
+                kind,
+            };
+            let view = TimelineView::from(&entry);
+            let json = serde_json::to_string(&view).unwrap();
+            let back: TimelineView = serde_json::from_str(&json)
+                .unwrap_or_else(|error| panic!("{json} does not read back: {error}"));
+            assert_eq!(back, view, "{json}");
+        }
+    }
+}

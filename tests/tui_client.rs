@@ -516,12 +516,7 @@ async fn the_remote_client_escalates_and_silences_over_the_api() {
 }
 
 /// A silenced incident as the remote console sees it: live, and in its detail.
-// The timeline entry `silenced` carries its own `description` next to the entry's one (the
-// kind is flattened into `TimelineView`), so its JSON holds the key twice: serde refuses
-// it, the stream message that silences an incident is skipped, and its detail cannot be
-// read. For the protocol's owner to fix; this test passes once it is.
 #[tokio::test]
-#[ignore = "protocol: a `silenced` timeline entry has two `description` keys"]
 async fn the_remote_client_sees_a_silenced_incident() {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -627,7 +627,7 @@ fn silenced() -> IncidentDetail {
                 Actor::System,
                 TimelineKind::Silenced {
                     silence: "12".to_string(),
-                    description: "silence 12 service=batch severity=warning (nightly batch run)"
+                    summary: "silence 12 service=batch severity=warning (nightly batch run)"
                         .to_string(),
                 },
             ),

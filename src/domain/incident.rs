@@ -124,9 +124,11 @@ pub enum TimelineKind {
     NotPaged {
         reason: String,
     },
+    /// `summary` is the silence as people read it (not `description`: the wire view of an
+    /// entry has its own `description`, and the kind's fields share its object).
     Silenced {
         silence: SilenceId,
-        description: String,
+        summary: String,
     },
     SilenceEnded {
         silence: SilenceId,
@@ -194,8 +196,8 @@ impl TimelineKind {
             }
             TimelineKind::Note { text } => text.clone(),
             TimelineKind::NotPaged { reason } => format!("nobody paged: {reason}"),
-            TimelineKind::Silenced { description, .. } => {
-                format!("silenced by {description}: nobody is paged")
+            TimelineKind::Silenced { summary, .. } => {
+                format!("silenced by {summary}: nobody is paged")
             }
             TimelineKind::SilenceEnded { silence } => {
                 format!("silence {silence} ended: escalation starts")

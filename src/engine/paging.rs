@@ -262,7 +262,7 @@ impl Paging {
                     Actor::System,
                     TimelineKind::Silenced {
                         silence: silence.id.clone(),
-                        description: silence.describe(),
+                        summary: silence.describe(),
                     },
                 ));
             }
@@ -556,7 +556,7 @@ impl Paging {
                                 Actor::System,
                                 TimelineKind::Silenced {
                                     silence: silence.id.clone(),
-                                    description: silence.describe(),
+                                    summary: silence.describe(),
                                 },
                             )]
                         }

@@ -247,8 +247,8 @@ fn escalation(state: &State, loaded: &IncidentDetail, lines: &mut Vec<Line<'stat
             .and_then(|entry| match &entry.kind {
                 TimelineKind::Silenced {
                     silence: id,
-                    description,
-                } if id == silence => Some(description.clone()),
+                    summary,
+                } if id == silence => Some(summary.clone()),
                 _ => None,
             })
             .unwrap_or_else(|| format!("silence {silence}"));
