@@ -91,7 +91,19 @@ async fn the_remote_client_follows_acts_and_survives_an_engine_restart() {
             timeline,
         } => {
             assert_eq!(incident.id, id);
-            assert_eq!(timeline.len(), 1);
+            let kinds: Vec<&str> = timeline
+                .iter()
+                .map(|entry| match entry.kind {
+                    TimelineKind::Triggered { .. } => "triggered",
+                    TimelineKind::NotPaged { .. } => "not_paged",
+                    _ => "other",
+                })
+                .collect();
+            assert_eq!(
+                kinds,
+                ["triggered", "not_paged"],
+                "opened with routing's word"
+            );
         }
         other => panic!("expected the new incident, got {other:?}"),
     }
@@ -118,7 +130,7 @@ async fn the_remote_client_follows_acts_and_survives_an_engine_restart() {
         }));
     match client.escalate(id).await {
         Err(ClientError::Refused { code, message }) => {
-            assert_eq!(code, "conflict");
+            assert_eq!(code, "no_escalation_policy");
             assert!(message.contains("has no escalation policy"), "{message}");
         }
         other => panic!("escalation without a policy is refused: {other:?}"),
@@ -266,7 +278,7 @@ async fn the_embedded_client_acts_as_its_configured_user() {
     assert_eq!(incident.acknowledged_by.as_deref(), Some("alice"));
     assert_eq!(timeline[0].actor, Actor::User("alice".to_string()));
     assert!(
-        matches!(client.escalate(id).await, Err(ClientError::Refused { code, message }) if code == "conflict" && message.contains("no escalation policy"))
+        matches!(client.escalate(id).await, Err(ClientError::Refused { code, message }) if code == "no_escalation_policy" && message.contains("no escalation policy"))
     );
 
     let vic = UserConfig {
@@ -387,7 +399,7 @@ async fn pages_and_silences(
     ) && entry.actor == Actor::User(user.to_string())));
     match client.escalate(id).await {
         Err(ClientError::Refused { code, message }) => {
-            assert_eq!(code, "conflict");
+            assert_eq!(code, "escalation_exhausted");
             assert!(message.contains("no further level"), "{message}");
         }
         other => panic!("an exhausted policy refuses: {other:?}"),
@@ -412,7 +424,7 @@ async fn pages_and_silences(
     let held = send_alert(address, "checkout slow").await;
     match client.escalate(held).await {
         Err(ClientError::Refused { code, message }) => {
-            assert_eq!(code, "conflict");
+            assert_eq!(code, "silenced");
             assert!(message.contains("silenced"), "{message}");
         }
         other => panic!("a silenced incident refuses: {other:?}"),
