@@ -208,6 +208,7 @@ pub async fn launch_with_store(
     let options = EngineOptions {
         replay_window: config.server.replay_window,
         paging: paging_options(config)?,
+        max_message_bytes: config.server.max_message_bytes,
     };
     let (engine, engine_task) = engine::start(store, clock, metrics, options)?;
     let address = listener.local_addr()?;

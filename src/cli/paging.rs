@@ -2,6 +2,7 @@
 
 use super::{age, Output};
 use crate::client::http::RestClient;
+use crate::domain::escalation::short_span;
 use crate::protocol::{ExplainView, OnCallView, OverrideView, SilenceView};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -366,7 +367,7 @@ pub fn explain_text(view: &ExplainView, now: DateTime<Utc>) -> String {
         };
         text.push_str(&format!(
             "  {:>8}  level {}{}  {:<12} {}\n",
-            format!("+{}", short(offset)),
+            format!("+{}", short_span(offset)),
             page.level,
             run,
             page.user,
@@ -375,23 +376,6 @@ pub fn explain_text(view: &ExplainView, now: DateTime<Utc>) -> String {
     }
     if view.pages.is_empty() {
         text.push_str("  nobody: no one is on call for any level\n");
-    }
-    text
-}
-
-/// A span as people say it: `0s`, `90s` → `1m30s`, `5m`, `1h5m`.
-fn short(span: chrono::Duration) -> String {
-    let seconds = span.num_seconds().max(0);
-    let (hours, minutes, seconds) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    let mut text = String::new();
-    if hours > 0 {
-        text.push_str(&format!("{hours}h"));
-    }
-    if minutes > 0 {
-        text.push_str(&format!("{minutes}m"));
-    }
-    if seconds > 0 || text.is_empty() {
-        text.push_str(&format!("{seconds}s"));
     }
     text
 }
@@ -410,7 +394,7 @@ mod tests {
             (3900, "1h5m"),
         ];
         for (seconds, expected) in cases {
-            assert_eq!(short(chrono::Duration::seconds(seconds)), expected);
+            assert_eq!(short_span(chrono::Duration::seconds(seconds)), expected);
         }
     }
 }

@@ -21,6 +21,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Bounds of `max_body_bytes`: 1 KiB to 64 MiB.
 pub const MIN_BODY_BYTES: usize = 1024;
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Longest chat message or note, in bytes, unless `max_message_bytes` says otherwise.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024;
+/// Bounds of `max_message_bytes`: 256 bytes to 1 MiB.
+pub const MIN_MESSAGE_BYTES: usize = 256;
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -78,6 +83,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest request body accepted, in bytes (413 above it).
     pub max_body_bytes: usize,
+    /// Longest chat message or note accepted, in bytes.
+    pub max_message_bytes: usize,
     /// How long a client may take to send the request headers.
     pub header_timeout: Duration,
     /// How long a whole request (headers, body, answer) may take.
@@ -117,6 +124,7 @@ impl Default for ServerConfig {
             listen: DEFAULT_LISTEN,
             data_dir: default_data_dir(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             replay_window: DEFAULT_REPLAY_WINDOW,

@@ -11,9 +11,10 @@ mod oncall;
 use super::diagnostic::Diagnostic;
 use super::{
     default_data_dir, IntegrationConfig, RateLimit, Role, ServerConfig, UserConfig,
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT,
-    DEFAULT_REPLAY_WINDOW, DEFAULT_REQUEST_TIMEOUT, MAX_BODY_BYTES, MAX_KEY_LENGTH,
-    MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, MIN_BODY_BYTES, MIN_SECRET_LENGTH,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_RATE_LIMIT, DEFAULT_REPLAY_WINDOW, DEFAULT_REQUEST_TIMEOUT, MAX_BODY_BYTES,
+    MAX_KEY_LENGTH, MAX_MESSAGE_BYTES, MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, MIN_BODY_BYTES,
+    MIN_MESSAGE_BYTES, MIN_SECRET_LENGTH,
 };
 use crate::domain::escalation::ContactKind;
 use crate::ingest::Source;
@@ -59,6 +60,7 @@ const SERVER_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "max_body_bytes",
+    "max_message_bytes",
     "header_timeout",
     "request_timeout",
     "replay_window",
@@ -357,6 +359,28 @@ impl Checker<'_> {
             })
             .unwrap_or(DEFAULT_MAX_BODY_BYTES);
 
+        let max_message_bytes = table
+            .get("max_message_bytes")
+            .and_then(|value| {
+                let expected = "an integer number of bytes";
+                let bytes = self.integer(value, "server.max_message_bytes", expected)?;
+                match usize::try_from(bytes) {
+                    Ok(bytes) if (MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&bytes) => {
+                        Some(bytes)
+                    }
+                    _ => {
+                        self.report(
+                            value.span(),
+                            format!(
+                                "server.max_message_bytes: {bytes} is out of range; expected {MIN_MESSAGE_BYTES} to {MAX_MESSAGE_BYTES} (1 MiB)"
+                            ),
+                        );
+                        None
+                    }
+                }
+            })
+            .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+
         let header_timeout = self.duration(table, "header_timeout", false, DEFAULT_HEADER_TIMEOUT);
         let request_timeout =
             self.duration(table, "request_timeout", false, DEFAULT_REQUEST_TIMEOUT);
@@ -366,6 +390,7 @@ impl Checker<'_> {
             listen,
             data_dir,
             max_body_bytes,
+            max_message_bytes,
             header_timeout,
             request_timeout,
             replay_window,

@@ -393,6 +393,23 @@ impl Incident {
     }
 }
 
+/// A span as people say it: `0s`, `1m30s`, `5m`, `1h5m`.
+pub fn short_span(span: Duration) -> String {
+    let seconds = span.num_seconds().max(0);
+    let (hours, minutes, seconds) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut text = String::new();
+    if hours > 0 {
+        text.push_str(&format!("{hours}h"));
+    }
+    if minutes > 0 {
+        text.push_str(&format!("{minutes}m"));
+    }
+    if seconds > 0 || text.is_empty() {
+        text.push_str(&format!("{seconds}s"));
+    }
+    text
+}
+
 /// One page `klaxon explain` predicts: who, through what, when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PredictedPage {

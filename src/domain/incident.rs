@@ -141,6 +141,11 @@ pub enum TimelineKind {
         manual: bool,
     },
     EscalationExhausted,
+    /// The channel's bot answering a command (`/status`, `/similar`…).
+    BotReply {
+        command: String,
+        text: String,
+    },
     Notified {
         user: String,
         contact: String,
@@ -229,6 +234,7 @@ impl TimelineKind {
             TimelineKind::EscalationExhausted => {
                 "escalation policy exhausted: no further level".to_string()
             }
+            TimelineKind::BotReply { text, .. } => text.clone(),
             TimelineKind::Notified {
                 user,
                 contact,

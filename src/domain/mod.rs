@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod book;
+pub mod bot;
 pub mod escalation;
 pub mod incident;
 pub mod labels;

@@ -29,6 +29,9 @@ pub struct NotificationJob {
     pub due_at: DateTime<Utc>,
     /// Attempts made so far.
     pub attempts: u32,
+    /// Asked for by a person (`/page bob`): sent even when the incident is acknowledged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
 }
 
 /// The pause before attempt `attempts + 1`: 10 s, 30 s, 90 s, … capped at 10 minutes.
@@ -92,6 +95,7 @@ mod tests {
             repeat: 0,
             due_at: now,
             attempts: 0,
+            manual: false,
         }
     }
 

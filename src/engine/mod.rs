@@ -3,6 +3,7 @@
 //! commit), and only then answered and published as past-tense events on a broadcast channel
 //! that never blocks ingest. Depends on domain, store and protocol.
 
+mod bot;
 pub mod clock;
 pub mod metrics;
 mod paging;
@@ -235,6 +236,8 @@ pub struct EngineHandle {
 pub struct EngineOptions {
     pub replay_window: Duration,
     pub paging: PagingOptions,
+    /// Longest chat message or note, in bytes.
+    pub max_message_bytes: usize,
 }
 
 impl Default for EngineOptions {
@@ -242,6 +245,7 @@ impl Default for EngineOptions {
         EngineOptions {
             replay_window: Duration::from_secs(600),
             paging: PagingOptions::default(),
+            max_message_bytes: crate::config::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -309,6 +313,7 @@ pub fn start(
         outcomes,
         stale_jobs: Vec::new(),
         hold_until: None,
+        max_message_bytes: options.max_message_bytes,
     };
     let task = tokio::spawn(engine.run(receiver, outcome_receiver));
     Ok((
@@ -539,6 +544,7 @@ struct Engine {
     stale_jobs: Vec<JobId>,
     /// After a failed commit, timers wait until then rather than retry at once.
     hold_until: Option<DateTime<Utc>>,
+    max_message_bytes: usize,
 }
 
 /// A write's answer, held until its batch is durable.
@@ -1032,6 +1038,18 @@ impl Engine {
         }
         let before = self.book.get(id).cloned();
         round.remember(id, before.as_ref());
+        if let Action::Note { text } = action {
+            if text.len() > self.max_message_bytes {
+                return Err(EngineError::Invalid(format!(
+                    "the message is {} bytes; the limit is {} (server.max_message_bytes)",
+                    text.len(),
+                    self.max_message_bytes
+                )));
+            }
+            if let Some(parsed) = crate::domain::bot::BotCommand::parse(text) {
+                return self.bot(round, id, action, parsed, user, now);
+            }
+        }
         if *action == Action::Escalate {
             let entries = self
                 .paging
@@ -1088,7 +1106,9 @@ impl Engine {
             if incident.status != IncidentStatus::Triggered
                 || incident.escalation.silenced_by.is_some()
             {
-                self.paging.cancel_jobs(incident.id, &mut round.staged);
+                let resolved = !incident.status.is_open();
+                self.paging
+                    .cancel_jobs(incident.id, resolved, &mut round.staged);
             }
         }
         let lapsed = self.lapsed_replays(&round);

@@ -149,6 +149,11 @@ impl Paging {
             .collect();
     }
 
+    /// Whether a user of this name is configured.
+    pub fn knows(&self, user: &str) -> bool {
+        self.directory.person(user).is_some()
+    }
+
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
@@ -364,6 +369,7 @@ impl Paging {
                     repeat: page.repeat,
                     due_at,
                     attempts: 0,
+                    manual: false,
                 });
             }
         }
@@ -371,12 +377,72 @@ impl Paging {
     }
 
     /// Stages the removal of every pending notification of an incident that no longer
-    /// needs paging (acknowledged, resolved or silenced).
-    pub fn cancel_jobs(&self, id: IncidentId, staged: &mut Staged) {
+    /// needs paging (acknowledged, resolved or silenced); pages a person asked for by hand
+    /// go out while the incident is open.
+    pub fn cancel_jobs(&self, id: IncidentId, resolved: bool, staged: &mut Staged) {
+        let cancelled = |job: &NotificationJob| resolved || !job.manual;
         if let Some(ids) = self.by_incident.get(&id) {
-            staged.jobs_done.extend(ids.iter().copied());
+            staged.jobs_done.extend(
+                ids.iter()
+                    .filter(|job| self.jobs.get(job).is_some_and(cancelled)),
+            );
         }
-        staged.jobs.retain(|job| job.incident != id);
+        staged
+            .jobs
+            .retain(|job| job.incident != id || !cancelled(job));
+    }
+
+    /// Pages one person now through their own rules (`/page bob`): what is being sent.
+    pub fn page_person(
+        &mut self,
+        incident: &Incident,
+        user: &str,
+        now: DateTime<Utc>,
+        staged: &mut Staged,
+    ) -> Result<String, String> {
+        let person = self
+            .directory
+            .person(user)
+            .ok_or_else(|| format!("there is no user {user:?} to page"))?;
+        let urgency = incident
+            .escalation
+            .urgency
+            .unwrap_or_else(|| Urgency::for_severity(incident.severity));
+        let plan: Vec<(String, ContactKind, DateTime<Utc>)> = person
+            .plan(urgency, now)
+            .into_iter()
+            .map(|(contact, at)| (contact.name.clone(), contact.kind, at))
+            .collect();
+        if plan.is_empty() {
+            return Err(format!("{user} has no contact methods to page"));
+        }
+        let mut ways = Vec::new();
+        for (contact, kind, due_at) in plan {
+            let id = self.allocate(staged);
+            let when = if due_at > now {
+                format!(
+                    "{contact} in {}",
+                    crate::domain::escalation::short_span(due_at - now)
+                )
+            } else {
+                contact.clone()
+            };
+            ways.push(when);
+            staged.jobs.push(NotificationJob {
+                id,
+                incident: incident.id,
+                user: user.to_string(),
+                contact,
+                kind,
+                urgency,
+                level: incident.escalation.level,
+                repeat: incident.escalation.repeat,
+                due_at,
+                attempts: 0,
+                manual: true,
+            });
+        }
+        Ok(format!("paging {user} now: {}", ways.join(", ")))
     }
 
     /// The outcome of one attempt: the timeline entry, and the job retried or settled.
@@ -437,7 +503,8 @@ impl Paging {
             };
             let paging = incident.status == IncidentStatus::Triggered
                 && incident.escalation.silenced_by.is_none();
-            if !paging {
+            let wanted = paging || (job.manual && incident.status.is_open());
+            if !wanted {
                 stale.push(id);
                 continue;
             }
@@ -581,7 +648,7 @@ impl Paging {
                     .get(id)
                     .is_some_and(|incident| incident.escalation.silenced_by.is_some())
                 {
-                    self.cancel_jobs(id, staged);
+                    self.cancel_jobs(id, false, staged);
                 }
                 changed.push((id, before, entries));
             }

@@ -138,8 +138,8 @@ async fn harness(
         Arc::new(TokioClock::new(started)),
         Arc::new(Metrics::new()),
         EngineOptions {
-            replay_window: Duration::from_secs(600),
             paging,
+            ..EngineOptions::default()
         },
     )
     .unwrap();
@@ -547,5 +547,129 @@ async fn an_unrouted_incident_says_nobody_is_paged_and_the_auditor_counts_it() {
         metrics.contains("klaxon_escalation_audit_missing 0"),
         "{metrics}"
     );
+    run.stop().await;
+}
+
+fn note(text: &str) -> Action {
+    Action::Note {
+        text: text.to_string(),
+    }
+}
+
+async fn bot_says(run: &mut Harness) -> String {
+    run.entry(|kind| matches!(kind, TimelineKind::BotReply { .. }))
+        .await
+        .description
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_bot_answers_commands_in_the_channel() {
+    let store = Arc::new(MemoryStore::new());
+    let mut run = harness(store, options(0, false), Vec::new(), start_time()).await;
+    let id = run.fire("db", Severity::Critical).await;
+    run.escalated().await;
+    run.engine
+        .act(id, note("restarted pgbouncer, no change"), "alice")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(120)).await;
+
+    run.engine.act(id, note("/status"), "bob").await.unwrap();
+    let asked = run
+        .entry(|kind| matches!(kind, TimelineKind::Note { .. }))
+        .await;
+    assert_eq!(asked.description, "restarted pgbouncer, no change");
+    let asked = run
+        .entry(|kind| matches!(kind, TimelineKind::Note { .. }))
+        .await;
+    assert_eq!(
+        (asked.description.as_str(), &asked.actor),
+        ("/status", &Actor::User("bob".into())),
+        "the question stays in the channel"
+    );
+    assert_eq!(
+        bot_says(&mut run).await,
+        "#1 triggered for 2m, CRIT checkout; not acknowledged; ops level 1, next level in 8m; \
+         paged alice; 1 notes; latest: alice: restarted pgbouncer, no change"
+    );
+
+    let view = run.engine.act(id, note("/ack"), "bob").await.unwrap();
+    assert_eq!(view.status, IncidentStatus::Acknowledged);
+    assert_eq!(view.acknowledged_by.as_deref(), Some("bob"));
+    run.engine.act(id, note("/ack"), "bob").await.unwrap();
+    assert_eq!(bot_says(&mut run).await, "already acknowledged");
+
+    run.engine
+        .act(id, note("/assign mallory"), "bob")
+        .await
+        .unwrap();
+    assert_eq!(
+        bot_says(&mut run).await,
+        "there is no user \"mallory\" to assign"
+    );
+    run.engine.act(id, note("/statsu"), "bob").await.unwrap();
+    assert!(bot_says(&mut run)
+        .await
+        .starts_with("unknown command /statsu; did you mean /status?"));
+    let view = run
+        .engine
+        .act(id, note("//etc/hosts was stale"), "bob")
+        .await
+        .unwrap();
+    assert_eq!(
+        view.status,
+        IncidentStatus::Acknowledged,
+        "an ordinary message"
+    );
+    run.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn page_reaches_someone_even_after_the_acknowledgement() {
+    let store = Arc::new(MemoryStore::new());
+    let mut run = harness(store, options(0, false), Vec::new(), start_time()).await;
+    let id = run.fire("db", Severity::Critical).await;
+    assert_eq!(run.sent.recv().await.unwrap().user, "alice");
+    run.engine
+        .act(id, Action::Acknowledge, "alice")
+        .await
+        .unwrap();
+    run.engine
+        .act(id, note("/page carol"), "alice")
+        .await
+        .unwrap();
+    assert_eq!(bot_says(&mut run).await, "paging carol now: webhook");
+    let page = run.sent.recv().await.unwrap();
+    assert_eq!((page.user.as_str(), page.incident.id), ("carol", id));
+    run.engine
+        .act(id, note("/page nobody"), "alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        bot_says(&mut run).await,
+        "there is no user \"nobody\" to page"
+    );
+    run.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_oversized_message_is_refused_and_writes_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let run = harness(store, options(0, false), Vec::new(), start_time()).await;
+    let id = run.fire("db", Severity::Critical).await;
+    let long = "x".repeat(crate::config::DEFAULT_MAX_MESSAGE_BYTES + 1);
+    let error = run.engine.act(id, note(&long), "alice").await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the message is {} bytes; the limit is {} (server.max_message_bytes)",
+            long.len(),
+            crate::config::DEFAULT_MAX_MESSAGE_BYTES
+        )
+    );
+    let timeline = run.engine.detail(id).await.unwrap().timeline;
+    assert!(!timeline
+        .iter()
+        .any(|entry| matches!(entry.kind, TimelineKind::Note { .. })));
     run.stop().await;
 }

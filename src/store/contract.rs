@@ -184,6 +184,7 @@ fn outbox_silences_overrides_and_sequence_persist(store: &dyn Store) {
         repeat: 0,
         due_at: at(0),
         attempts: 0,
+        manual: false,
     };
     let silence = Silence {
         id: "3".to_string(),

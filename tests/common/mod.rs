@@ -35,6 +35,7 @@ pub fn config(data_dir: &std::path::Path) -> Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.to_path_buf(),
             max_body_bytes: 64 * 1024,
+            max_message_bytes: 4096,
             header_timeout: Duration::from_millis(300),
             request_timeout: Duration::from_secs(10),
             replay_window: Duration::from_secs(600),
