@@ -113,6 +113,9 @@ pub enum ServerMessage {
     Snapshot {
         seq: u64,
         incidents: Vec<IncidentView>,
+        /// Who is looking at which incident right now (incidents nobody watches are left out).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        presence: BTreeMap<IncidentId, Vec<String>>,
     },
     IncidentOpened {
         seq: u64,
@@ -126,6 +129,11 @@ pub enum ServerMessage {
     },
     /// The client fell behind and missed events; a fresh snapshot follows at once.
     Lagged { missed: u64 },
+    /// Who is looking at an incident changed (not an incident event: it carries no `seq`).
+    Presence {
+        incident: IncidentId,
+        viewers: Vec<String>,
+    },
     /// The answer to a command the client sent, matched by `request_id`.
     Reply {
         request_id: u64,
@@ -135,6 +143,15 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ErrorDetail>,
     },
+}
+
+/// Tells the engine which incident this client is looking at:
+/// `{"request_id":2,"viewing":42}`, or `{"request_id":3,"viewing":null}` when it stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewingCommand {
+    pub request_id: u64,
+    pub viewing: Option<IncidentId>,
 }
 
 /// A command sent over the stream: `{"request_id":1,"incident":42,"action":"acknowledge"}`.

@@ -209,3 +209,85 @@ async fn a_stalled_stream_client_does_not_slow_ingest_and_is_resynced() {
     assert_eq!(resync["incidents"].as_array().unwrap().len(), total);
     server.stop().await;
 }
+
+/// The next message of one type, skipping others.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let message = next_json(socket).await;
+        if message["type"] == kind {
+            return message;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_responders_chat_live_and_see_who_is_looking() {
+    let server = Server::start().await;
+    server.post_alert(&json!({"summary": "db down"})).await;
+    let mut alice = connect(&server, &format!("/v1/stream?token={RESPONDER}")).await;
+    next_of(&mut alice, "snapshot").await;
+    let mut vic = connect(&server, &format!("/v1/stream?token={VIEWER}")).await;
+    next_of(&mut vic, "snapshot").await;
+
+    // Looking at an incident is shared, by viewers too.
+    alice
+        .send(Message::text(r#"{"request_id":1,"viewing":1}"#))
+        .await
+        .unwrap();
+    let reply = next_of(&mut alice, "reply").await;
+    assert_eq!(
+        (reply["request_id"].as_u64(), reply["ok"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let seen = next_of(&mut vic, "presence").await;
+    assert_eq!(
+        seen,
+        json!({"type": "presence", "incident": 1, "viewers": ["alice"]})
+    );
+    vic.send(Message::text(r#"{"request_id":2,"viewing":1}"#))
+        .await
+        .unwrap();
+    let own = next_of(&mut alice, "presence").await;
+    assert_eq!(own["viewers"], json!(["alice"]), "her own first");
+    let both = next_of(&mut alice, "presence").await;
+    assert_eq!(both["viewers"], json!(["alice", "vic"]));
+
+    // A message from alice reaches vic with author and time; a multi-line one stays whole.
+    alice
+        .send(Message::text(
+            json!({"request_id": 3, "incident": 1, "action": "note",
+                   "text": "failing over to db-2\nreplica lag 3s"})
+            .to_string(),
+        ))
+        .await
+        .unwrap();
+    let changed = next_of(&mut vic, "incident_changed").await;
+    let entry = &changed["timeline"][0];
+    assert_eq!(entry["kind"], "note");
+    assert_eq!(entry["text"], "failing over to db-2\nreplica lag 3s");
+    assert_eq!(entry["actor"]["name"], "alice");
+    assert!(entry["at"].as_str().is_some());
+
+    // A newcomer's snapshot says who is looking; a client that leaves is no longer listed.
+    let mut late = connect(&server, &format!("/v1/stream?token={ADMIN}")).await;
+    let snapshot = next_of(&mut late, "snapshot").await;
+    assert_eq!(snapshot["presence"], json!({"1": ["alice", "vic"]}));
+    drop(vic);
+    let left = next_of(&mut late, "presence").await;
+    assert_eq!(left["viewers"], json!(["alice"]));
+
+    // Bad presence commands are refused clearly.
+    alice
+        .send(Message::text(r#"{"request_id":4,"viewing":"one"}"#))
+        .await
+        .unwrap();
+    let refused = loop {
+        let reply = next_of(&mut alice, "reply").await;
+        if reply["request_id"] == 4 {
+            break reply;
+        }
+    };
+    assert_eq!(refused["ok"], false);
+    assert_eq!(refused["error"]["field"], "viewing");
+    server.stop().await;
+}

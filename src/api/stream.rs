@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::config::Role;
 use crate::engine::Subscription;
-use crate::protocol::{ServerMessage, StreamCommand};
+use crate::protocol::{ServerMessage, StreamCommand, ViewingCommand};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -51,11 +51,14 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
 async fn run(state: Arc<AppState>, caller: Caller, mut socket: WebSocket) {
     let gauge = state.metrics().stream_clients.clone();
     gauge.inc();
-    serve_client(&state, &caller, &mut socket).await;
+    let connection = state.engine.connection();
+    serve_client(&state, &caller, connection, &mut socket).await;
+    // Gone: no longer looking at anything.
+    let _ = state.engine.viewing(connection, &caller.name, None).await;
     gauge.dec();
 }
 
-async fn serve_client(state: &AppState, caller: &Caller, socket: &mut WebSocket) {
+async fn serve_client(state: &AppState, caller: &Caller, connection: u64, socket: &mut WebSocket) {
     let Ok(Subscription {
         snapshot,
         mut events,
@@ -94,7 +97,7 @@ async fn serve_client(state: &AppState, caller: &Caller, socket: &mut WebSocket)
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(state, caller, text.as_bytes()).await;
+                    let reply = command(state, caller, connection, text.as_bytes()).await;
                     if !send(socket, &reply).await {
                         return;
                     }
@@ -112,6 +115,40 @@ async fn serve_client(state: &AppState, caller: &Caller, socket: &mut WebSocket)
     }
 }
 
+/// `{"request_id":N,"viewing":42}`: presence, which viewers may share too.
+async fn viewing(
+    state: &AppState,
+    caller: &Caller,
+    connection: u64,
+    request_id: u64,
+    value: serde_json::Value,
+) -> ServerMessage {
+    let command: ViewingCommand = match serde_path_to_error::deserialize(value) {
+        Ok(command) => command,
+        Err(error) => {
+            let field = error.path().to_string();
+            let message = format!("{field}: {}", error.inner());
+            return refusal(
+                request_id,
+                ApiError::bad_request("invalid_command", message).with_field(&field),
+            );
+        }
+    };
+    match state
+        .engine
+        .viewing(connection, &caller.name, command.viewing)
+        .await
+    {
+        Ok(()) => ServerMessage::Reply {
+            request_id,
+            ok: true,
+            incident: None,
+            error: None,
+        },
+        Err(error) => refusal(request_id, ApiError::from(error)),
+    }
+}
+
 fn refusal(request_id: u64, error: ApiError) -> ServerMessage {
     ServerMessage::Reply {
         request_id,
@@ -121,7 +158,7 @@ fn refusal(request_id: u64, error: ApiError) -> ServerMessage {
     }
 }
 
-async fn command(state: &AppState, caller: &Caller, text: &[u8]) -> ServerMessage {
+async fn command(state: &AppState, caller: &Caller, connection: u64, text: &[u8]) -> ServerMessage {
     let value = match crate::ingest::json::parse_object(text) {
         Ok(value) => serde_json::Value::Object(value),
         Err(error) => return refusal(0, error.into()),
@@ -130,6 +167,9 @@ async fn command(state: &AppState, caller: &Caller, text: &[u8]) -> ServerMessag
         .get("request_id")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
+    if value.get("viewing").is_some() {
+        return viewing(state, caller, connection, request_id, value).await;
+    }
     let command: StreamCommand = match serde_path_to_error::deserialize(value) {
         Ok(command) => command,
         Err(error) => {

@@ -186,9 +186,23 @@ async fn pump(engine: EngineHandle, updates: mpsc::Sender<Update>) {
             return;
         };
         let mut events = subscription.events;
-        if let ServerMessage::Snapshot { incidents, .. } = subscription.snapshot {
+        if let ServerMessage::Snapshot {
+            incidents,
+            presence,
+            ..
+        } = subscription.snapshot
+        {
             if updates.send(Update::Snapshot(incidents)).await.is_err() {
                 return;
+            }
+            for (incident, viewers) in presence {
+                if updates
+                    .send(Update::Presence { incident, viewers })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
             }
         }
         if updates.send(Update::Link(Link::Connected)).await.is_err() {
@@ -215,6 +229,10 @@ async fn pump(engine: EngineHandle, updates: mpsc::Sender<Update>) {
                         incident: incident.clone(),
                         timeline: timeline.clone(),
                         opened: false,
+                    },
+                    ServerMessage::Presence { incident, viewers } => Update::Presence {
+                        incident: *incident,
+                        viewers: viewers.clone(),
                     },
                     _ => continue,
                 },

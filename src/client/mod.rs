@@ -31,6 +31,11 @@ pub enum Update {
         opened: bool,
     },
     Link(Link),
+    /// Who is looking at an incident now (empty: nobody).
+    Presence {
+        incident: IncidentId,
+        viewers: Vec<String>,
+    },
 }
 
 /// The state of the link to the engine.

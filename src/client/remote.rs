@@ -388,7 +388,28 @@ async fn run_connection(inner: &Inner, updates: &mpsc::Sender<Update>, attempt: 
                     }
                 };
                 let update = match message {
-                    ServerMessage::Snapshot { incidents, .. } => Update::Snapshot(incidents),
+                    ServerMessage::Snapshot { incidents, presence, .. } => {
+                        let first = !synced;
+                        if updates.send(Update::Snapshot(incidents)).await.is_err() {
+                            return Ended::Closed;
+                        }
+                        for (incident, viewers) in presence {
+                            if updates.send(Update::Presence { incident, viewers }).await.is_err() {
+                                return Ended::Closed;
+                            }
+                        }
+                        if first {
+                            // Commands are accepted only once the state they act on is shown.
+                            synced = true;
+                            *attempt = 1;
+                            *inner.outgoing.lock().unwrap() = Some(outgoing.clone());
+                            if updates.send(Update::Link(Link::Connected)).await.is_err() {
+                                return Ended::Closed;
+                            }
+                        }
+                        continue;
+                    }
+                    ServerMessage::Presence { incident, viewers } => Update::Presence { incident, viewers },
                     ServerMessage::IncidentOpened { incident, timeline, .. } => Update::Incident { incident, timeline, opened: true },
                     ServerMessage::IncidentChanged { incident, timeline, .. } => Update::Incident { incident, timeline, opened: false },
                     ServerMessage::Lagged { missed } => {
@@ -400,18 +421,8 @@ async fn run_connection(inner: &Inner, updates: &mpsc::Sender<Update>, attempt: 
                         continue;
                     }
                 };
-                let first = !synced && matches!(update, Update::Snapshot(_));
                 if updates.send(update).await.is_err() {
                     return Ended::Closed;
-                }
-                if first {
-                    // Commands are accepted only once the state they act on is shown.
-                    synced = true;
-                    *attempt = 1;
-                    *inner.outgoing.lock().unwrap() = Some(outgoing.clone());
-                    if updates.send(Update::Link(Link::Connected)).await.is_err() {
-                        return Ended::Closed;
-                    }
                 }
             }
             Some(command) = commands.recv() => {

@@ -222,12 +222,19 @@ enum Command {
         job: JobId,
         attempt: Attempt,
     },
+    /// A connected client is looking at an incident now (or at none).
+    Viewing {
+        connection: u64,
+        user: String,
+        incident: Option<IncidentId>,
+    },
 }
 
 /// How everything else reaches the engine. Cheap to clone.
 #[derive(Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
+    connections: Arc<std::sync::atomic::AtomicU64>,
     store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
@@ -314,11 +321,13 @@ pub fn start(
         stale_jobs: Vec::new(),
         hold_until: None,
         max_message_bytes: options.max_message_bytes,
+        viewers: HashMap::new(),
     };
     let task = tokio::spawn(engine.run(receiver, outcome_receiver));
     Ok((
         EngineHandle {
             commands,
+            connections: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             store,
             metrics,
             clock,
@@ -501,6 +510,30 @@ impl EngineHandle {
         .await
     }
 
+    /// A number for one connected client, to say what it is looking at.
+    pub fn connection(&self) -> u64 {
+        self.connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Says which incident a connected client's user is looking at (`None`: none, or gone).
+    /// Not stored: presence is only for those connected now.
+    pub async fn viewing(
+        &self,
+        connection: u64,
+        user: &str,
+        incident: Option<IncidentId>,
+    ) -> Result<(), EngineError> {
+        self.commands
+            .send(Command::Viewing {
+                connection,
+                user: user.to_string(),
+                incident,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+
     pub async fn subscribe(&self) -> Result<Subscription, EngineError> {
         let (reply, answer) = oneshot::channel();
         self.commands
@@ -545,6 +578,8 @@ struct Engine {
     /// After a failed commit, timers wait until then rather than retry at once.
     hold_until: Option<DateTime<Utc>>,
     max_message_bytes: usize,
+    /// Which incident each connected client's user is looking at.
+    viewers: HashMap<u64, (String, IncidentId)>,
 }
 
 /// A write's answer, held until its batch is durable.
@@ -1283,7 +1318,7 @@ impl Engine {
         let _ = self.events.send(Arc::new(EngineEvent::new(message)));
     }
 
-    fn answer_read(&self, read: Command) {
+    fn answer_read(&mut self, read: Command) {
         match read {
             Command::ListOpen { filter, reply } => {
                 let mut found: Vec<IncidentView> = self
@@ -1303,6 +1338,7 @@ impl Engine {
                     snapshot: ServerMessage::Snapshot {
                         seq: self.seq,
                         incidents,
+                        presence: self.presence(),
                     },
                     events: self.events.subscribe(),
                 });
@@ -1333,6 +1369,29 @@ impl Engine {
                 );
                 let _ = reply.send(Ok(view));
             }
+            Command::Viewing {
+                connection,
+                user,
+                incident,
+            } => {
+                let before = match incident {
+                    Some(incident) => self.viewers.insert(connection, (user, incident)),
+                    None => self.viewers.remove(&connection),
+                }
+                .map(|(_, incident)| incident);
+                let mut changed: Vec<IncidentId> = before.into_iter().chain(incident).collect();
+                changed.dedup();
+                if before == incident {
+                    changed.clear();
+                }
+                for incident in changed {
+                    let viewers = self.viewers_of(incident);
+                    if self.events.receiver_count() > 0 {
+                        let message = ServerMessage::Presence { incident, viewers };
+                        let _ = self.events.send(Arc::new(EngineEvent::new(message)));
+                    }
+                }
+            }
             Command::Ingest { .. }
             | Command::Act { .. }
             | Command::Outcome { .. }
@@ -1343,6 +1402,31 @@ impl Engine {
                 unreachable!("writes are handled in the round")
             }
         }
+    }
+
+    /// Everyone looking at an incident, each name once, in order.
+    fn viewers_of(&self, incident: IncidentId) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .viewers
+            .values()
+            .filter(|(_, viewing)| *viewing == incident)
+            .map(|(user, _)| user.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn presence(&self) -> std::collections::BTreeMap<IncidentId, Vec<String>> {
+        let incidents: HashSet<IncidentId> = self
+            .viewers
+            .values()
+            .map(|(_, incident)| *incident)
+            .collect();
+        incidents
+            .into_iter()
+            .map(|incident| (incident, self.viewers_of(incident)))
+            .collect()
     }
 
     /// A timer fired: ends due snoozes, applies silence boundaries, runs the auditor, pages

@@ -429,6 +429,8 @@ pub struct State {
     pub flash: Option<Flash>,
     /// New critical/error incidents not yet looked at: highlighted.
     pub unseen: HashSet<IncidentId>,
+    /// Who is looking at which incident right now, from the engine.
+    pub presence: HashMap<IncidentId, Vec<String>>,
     pub keymap: Keymap,
     pub theme: Theme,
     pub read_only: bool,
@@ -468,6 +470,7 @@ impl State {
             now,
             flash: None,
             unseen: HashSet::new(),
+            presence: HashMap::new(),
             keymap,
             theme,
             read_only: false,

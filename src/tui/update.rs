@@ -1083,8 +1083,17 @@ fn alarming(incident: &IncidentView) -> bool {
 
 fn client_update(state: &mut State, update: Update, effects: &mut Vec<Effect>) {
     match update {
+        Update::Presence { incident, viewers } => {
+            if viewers.is_empty() {
+                state.presence.remove(&incident);
+            } else {
+                state.presence.insert(incident, viewers);
+            }
+        }
         Update::Snapshot(incidents) => {
             let first = !state.synced;
+            // The snapshot's own presence follows it as updates.
+            state.presence.clear();
             let alarming_ids: std::collections::HashSet<IncidentId> = incidents
                 .iter()
                 .filter(|incident| alarming(incident))
