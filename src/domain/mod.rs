@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod book;
 pub mod escalation;
+pub mod findings;
 pub mod incident;
 pub mod labels;
 pub mod matcher;
