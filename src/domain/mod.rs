@@ -10,6 +10,7 @@ pub mod incident;
 pub mod labels;
 pub mod matcher;
 pub mod outbox;
+pub mod postmortem;
 pub mod routing;
 pub mod schedule;
 pub mod severity;
