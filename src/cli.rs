@@ -80,6 +80,10 @@ pub enum Request {
         body: Value,
     },
     Paging(PagingRequest),
+    Postmortem {
+        id: IncidentId,
+        file: Option<std::path::PathBuf>,
+    },
 }
 
 impl Request {
@@ -333,6 +337,21 @@ pub fn run_remote(remote: &Remote, request: Request) -> Result<(), String> {
                 Ok(())
             }
             Request::Paging(request) => paging::run(&client, request).await,
+            Request::Postmortem { id, file } => {
+                let draft = client
+                    .postmortem(id)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                match file {
+                    Some(file) => {
+                        std::fs::write(&file, &draft)
+                            .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
+                        println!("postmortem draft of #{id} written to {}", file.display());
+                    }
+                    None => print!("{draft}"),
+                }
+                Ok(())
+            }
         }
     })
 }

@@ -114,6 +114,13 @@ enum Verb {
     Snooze { id: u64, duration: String },
     /// Assign an incident to someone
     Reassign { id: u64, user: String },
+    /// Write a blameless postmortem draft (Markdown) of an incident
+    Postmortem {
+        id: u64,
+        /// Write it to this file instead of standard output
+        #[arg(long, short, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
     /// Page the next escalation level of an incident now
     Escalate { id: u64 },
     /// Who is on call now and next, per schedule
@@ -197,6 +204,9 @@ fn main() -> ExitCode {
                 body: serde_json::json!({"duration": duration}),
             },
         ),
+        Some(Verb::Postmortem { id, file }) => {
+            cli::run_remote(&remote, cli::Request::Postmortem { id, file })
+        }
         Some(Verb::Escalate { id }) => cli::run_remote(&remote, cli::Request::act(id, "escalate")),
         Some(Verb::Oncall { output }) => cli::run_remote(
             &remote,

@@ -449,3 +449,75 @@ async fn the_cli_client_reads_what_the_server_writes() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_postmortem_draft_is_written_from_the_timeline() {
+    let server = Server::start().await;
+    server
+        .post_alert(
+            &json!({"summary": "checkout errors", "severity": "critical", "service": "checkout"}),
+        )
+        .await;
+    server.act(1, "acknowledge", json!({}), RESPONDER).await;
+    server
+        .act(
+            1,
+            "notes",
+            json!({"text": "#cause connection pool exhausted after the deploy"}),
+            RESPONDER,
+        )
+        .await;
+    server.act(1, "resolve", json!({}), RESPONDER).await;
+
+    let response = server
+        .http
+        .get(server.url("/v1/incidents/1/postmortem"))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/markdown; charset=utf-8"
+    );
+    let draft = response.text().await.unwrap();
+    assert!(
+        draft.starts_with("# Postmortem: incident #1 (CRIT)"),
+        "{draft}"
+    );
+    assert!(
+        draft.contains("connection pool exhausted after the deploy"),
+        "{draft}"
+    );
+    assert!(draft.contains("alice"), "{draft}");
+
+    let (status, facts) = server
+        .get("/v1/incidents/1/postmortem?format=json", VIEWER)
+        .await;
+    assert_eq!(status, 200, "{facts}");
+    assert_eq!(facts["incident"], 1);
+    assert_eq!(facts["acknowledged_by"], "alice");
+    assert!(
+        facts["time_to_resolve_seconds"].as_i64().is_some(),
+        "{facts}"
+    );
+    assert_eq!(
+        facts["findings"]["cause"][0]["text"],
+        "connection pool exhausted after the deploy"
+    );
+
+    let (status, missing) = server.get("/v1/incidents/99/postmortem", VIEWER).await;
+    assert_eq!(
+        (status, missing["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, bad) = server
+        .get("/v1/incidents/1/postmortem?format=pdf", VIEWER)
+        .await;
+    assert_eq!(
+        (status, bad["error"]["field"].as_str()),
+        (400, Some("format"))
+    );
+    server.stop().await;
+}

@@ -106,6 +106,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/v1/incidents", get(rest::list_incidents))
         .route("/v1/incidents/{id}", get(rest::incident_detail))
         .route("/v1/incidents/{id}/{action}", post(rest::incident_action))
+        .route("/v1/incidents/{id}/postmortem", get(rest::postmortem))
         .route("/v1/stream", get(stream::websocket))
         .route("/v1/oncall", get(paging::oncall))
         .route(

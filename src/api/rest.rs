@@ -215,6 +215,55 @@ fn snooze_until(
     Ok(now + chrono::Duration::from_std(duration).expect("bounded above"))
 }
 
+/// `GET /v1/incidents/{id}/postmortem`: the Markdown draft; `?format=json` gives the facts
+/// (times, MTTA, MTTR, participants, findings) instead.
+pub async fn postmortem(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    state
+        .users
+        .authenticate(&headers, &uri)?
+        .require(Role::Viewer)?;
+    let id = parse_id(&id)?;
+    let mut json = false;
+    for (name, value) in query_pairs(&uri) {
+        match (name.as_str(), value.as_str()) {
+            ("format", "json") => json = true,
+            ("format", "markdown") => json = false,
+            ("format", other) => {
+                return Err(ApiError::bad_request(
+                    "unknown_value",
+                    format!("unknown format {other:?}: expected markdown or json"),
+                )
+                .with_field("format"))
+            }
+            ("token", _) => {}
+            (other, _) => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter {other:?}: expected format"),
+                )
+                .with_field(other))
+            }
+        }
+    }
+    let (draft, facts) = state.engine.postmortem(id).await?;
+    if json {
+        return Ok(Json(facts).into_response());
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/markdown; charset=utf-8",
+        )],
+        draft,
+    )
+        .into_response())
+}
+
 pub async fn incident_action(
     State(state): State<Arc<AppState>>,
     Path((id, action)): Path<(String, String)>,

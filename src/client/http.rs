@@ -122,6 +122,47 @@ impl RestClient {
         self.send(self.http.post(&url).json(&body), &url).await
     }
 
+    /// The Markdown postmortem draft of an incident.
+    pub async fn postmortem(&self, id: IncidentId) -> Result<String, ClientError> {
+        let url = format!("{}/v1/incidents/{id}/postmortem", self.base);
+        let request = match &self.token {
+            Some(token) => self.http.get(&url).bearer_auth(token),
+            None => self.http.get(&url),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|error| ClientError::Unreachable {
+                url: url.clone(),
+                reason: root_cause(&error),
+            })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| ClientError::Unexpected {
+                url: url.clone(),
+                reason: error.to_string(),
+            })?;
+        if !status.is_success() {
+            let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                code: body
+                    .as_ref()
+                    .map_or("http_error".to_string(), |body| body.error.code.clone()),
+                message: body.map_or_else(
+                    || String::from_utf8_lossy(&bytes).trim().to_string(),
+                    |body| body.error.message,
+                ),
+            });
+        }
+        String::from_utf8(bytes.to_vec()).map_err(|error| ClientError::Unexpected {
+            url,
+            reason: error.to_string(),
+        })
+    }
+
     pub async fn oncall(&self) -> Result<Vec<OnCallView>, ClientError> {
         let url = format!("{}/v1/oncall", self.base);
         self.send(self.http.get(&url), &url).await

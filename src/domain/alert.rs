@@ -65,3 +65,13 @@ impl AlertEvent {
         }
     }
 }
+
+/// The latest state of one alert of an incident, as its source last reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub incident: super::incident::IncidentId,
+    /// The alert's fingerprint, or `#N` for sources that do not identify single alerts.
+    pub key: String,
+    pub received_at: DateTime<Utc>,
+    pub event: AlertEvent,
+}

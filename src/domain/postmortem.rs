@@ -10,7 +10,7 @@ use super::incident::{
 use super::severity::Severity;
 use crate::domain::alert::AlertStatus;
 // The one type from outside the domain: a plain record with no storage behaviour.
-use crate::store::AlertRecord;
+use super::alert::AlertRecord;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::iter::Peekable;
@@ -1245,6 +1245,7 @@ fn phase(entry: &TimelineEntry) -> Phase {
         | TimelineKind::Resolved { .. }
         | TimelineKind::Snoozed { .. }
         | TimelineKind::Reassigned { .. }
+        | TimelineKind::BotReply { .. }
         | TimelineKind::Note { .. } => Phase::Actions,
     }
 }

@@ -408,6 +408,26 @@ impl EngineHandle {
         Ok(found.iter().map(IncidentView::from).collect())
     }
 
+    /// A blameless postmortem draft in Markdown and the facts behind it, from the stored
+    /// incident, timeline and alerts.
+    pub async fn postmortem(
+        &self,
+        id: IncidentId,
+    ) -> Result<(String, crate::domain::postmortem::PostmortemFacts), EngineError> {
+        let store = self.store.clone();
+        let now = self.now();
+        tokio::task::spawn_blocking(move || {
+            let incident = store.incident(id)?.ok_or(EngineError::NotFound(id))?;
+            let alerts = store.alerts(id)?;
+            let timeline = store.timeline(id)?;
+            let draft = crate::domain::postmortem::draft(&incident, &timeline, &alerts, now);
+            let facts = crate::domain::postmortem::facts(&incident, &timeline, &alerts, now);
+            Ok((draft, facts))
+        })
+        .await
+        .map_err(|error| EngineError::Unavailable(error.to_string()))?
+    }
+
     /// One incident with its alerts and whole timeline, read from the store.
     pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, EngineError> {
         let store = self.store.clone();

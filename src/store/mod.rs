@@ -14,7 +14,7 @@ pub use sled_store::SledStore;
 use crate::domain::outbox::{JobId, NotificationJob};
 use crate::domain::schedule::{Override, OverrideId};
 use crate::domain::silence::Silence;
-use crate::domain::{AlertEvent, Incident, IncidentId, IncidentStatus, TimelineEntry};
+use crate::domain::{Incident, IncidentId, IncidentStatus, TimelineEntry};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -33,15 +33,7 @@ pub enum StoreError {
     SchemaMismatch { found: String, expected: u32 },
 }
 
-/// The latest state of one alert of an incident, as its source last reported it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertRecord {
-    pub incident: IncidentId,
-    /// The alert's fingerprint, or `#N` for sources that do not identify single alerts.
-    pub key: String,
-    pub received_at: DateTime<Utc>,
-    pub event: AlertEvent,
-}
+pub use crate::domain::alert::AlertRecord;
 
 /// An accepted payload's digest and the answer it got, so an exact redelivery gets the
 /// same answer and changes nothing.
