@@ -1,5 +1,6 @@
 //! End-to-end engine benchmarks against the real release binary:
 //! - webhook to `/v1/stream` event latency at light load (p50, p99, max);
+//! - a chat message from one stream client to another (p50, p99, max);
 //! - resident memory of `klaxon serve` holding 100,000 open incidents.
 //!
 //! Run: `cargo bench --bench engine` (set KLAXON_BENCH_INCIDENTS to change the count).
@@ -91,6 +92,38 @@ async fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().unwrap().as_secs_f64() * 1e3
     );
+
+    // Chat: a message sent by one client over the stream, timed until another client's stream
+    // shows it (the path between two consoles).
+    let (mut speaker, _) =
+        tokio_tungstenite::connect_async(format!("ws://{address}/v1/stream?token={TOKEN}"))
+            .await
+            .unwrap();
+    speaker.next().await.unwrap().unwrap(); // its snapshot
+    let mut chat = Vec::new();
+    for n in 0..1000 {
+        let command =
+            format!(r#"{{"request_id":{n},"incident":1,"action":"note","text":"chat probe {n}"}}"#);
+        let started = Instant::now();
+        speaker.send(Message::text(command)).await.unwrap();
+        loop {
+            if let Message::Text(text) = stream.next().await.unwrap().unwrap() {
+                if text.contains(&format!("\"chat probe {n}\"")) {
+                    chat.push(started.elapsed());
+                    break;
+                }
+            }
+        }
+    }
+    chat.sort();
+    println!(
+        "chat message, one client's stream -> another's, {} one at a time: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        chat.len(),
+        percentile(&chat, 0.50).as_secs_f64() * 1e3,
+        percentile(&chat, 0.99).as_secs_f64() * 1e3,
+        chat.last().unwrap().as_secs_f64() * 1e3
+    );
+    drop(speaker);
     drop(stream);
 
     // Memory: many open incidents, sent over websocket ingest from a few connections.
