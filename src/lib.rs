@@ -9,5 +9,6 @@ pub mod engine;
 pub mod ingest;
 pub mod notify;
 pub mod protocol;
+pub mod search;
 pub mod store;
 pub mod tui;

@@ -1,0 +1,1124 @@
+//! Full-text search over incident history (open and resolved), and "seen before" suggestions
+//! for a new incident. A derived, rebuildable cache of the store kept with tantivy in
+//! `<data_dir>/search/`; the store stays the source of truth. Depends on the domain, the
+//! store's types and tantivy; does file I/O; no async (the engine calls it from
+//! `spawn_blocking`).
+//!
+//! # Query language
+//!
+//! | you type | finds |
+//! | --- | --- |
+//! | `pgbouncer timeout` | documents with every word (in any field), best first (BM25; a title match counts three times a details match) |
+//! | `"connection refused"` | the words side by side, in that order; `db-1` is the phrase `db 1` too |
+//! | `-staging`, `-"dry run"`, `-service:batch` | excludes what the word, phrase or filter matches |
+//! | `service:payments` (`svc:`) | incidents of that service, and messages in them |
+//! | `severity:critical` (`sev:crit`), `sev:>=error`, `sev:<warning` | by severity; `>=error` is error and worse |
+//! | `status:open` (`triggered`, `acknowledged`/`ack`, `resolved`/`closed`) | by the incident's status now |
+//! | `integration:prometheus` | by the integration that opened the incident |
+//! | `label:env=prod` | incidents with that label (theirs or one of their alerts'), and their messages |
+//! | `author:alice` | messages written by alice (incidents have no author) |
+//! | `after:2026-01-01`, `before:2026-03-01T12:00:00Z` | opened (incident) or written (message) at or after / strictly before; a date is midnight UTC |
+//! | `kind:incident`, `kind:message` (`note`) | one kind of hit only |
+//! | `incident:42` (`id:`) | that incident and its messages |
+//!
+//! Words are split on anything but letters and digits, lowercased, accent-folded and stemmed
+//! (`restarted` finds `restart`). Filter values are exact but case-insensitive; several values
+//! of one filter match any (`sev:crit,err`), separate filters must all hold. A query of filters
+//! only lists newest first. A `name:` that is not a filter is text (`host:db-1` finds `host db
+//! 1`) unless it is a likely typo of one, which is refused with a suggestion; quote it to
+//! search for it as text. Mistakes are explained with their column: `unclosed quote starting
+//! at column 7`, `unknown filter "servce:"; did you mean "service:"?`, `after: expects a date
+//! like 2026-01-31 …, found "yesterday"`.
+//!
+//! # What the index holds
+//!
+//! One document per incident (title; service, integration, labels, alert titles and details
+//! as body; its resolving notes; status, severity; a JSON record of it all) and one per note
+//! (`TimelineKind::Note`: its text, author and time). Filters about the incident (service,
+//! severity, status, integration, label) apply to a message through its incident as it is now.
+//!
+//! # Feeding it: the contract with the engine
+//!
+//! - After each durable commit, for each [`StoredChange`](crate::store::StoredChange) in it,
+//!   call [`SearchIndex::index_change`] with the incident after the change, the entries the
+//!   change wrote and the alerts it brought (exactly the change's fields), from a background
+//!   task, never on the ingest path. Then call [`SearchIndex::commit`] when the queue is
+//!   drained, at most about once a second (each commit makes a segment; searches see changes
+//!   only after it). `uncommitted()` says how many changes wait.
+//! - At start, before or alongside the live feed, call [`SearchIndex::catch_up`] with the
+//!   store, in `spawn_blocking`. The watermark is per incident: each incident document
+//!   records the `(timeline_len, updated_at)` it reflects, committed atomically with it.
+//!   Catch-up lists every stored incident and re-indexes, from its whole timeline and alerts,
+//!   each one the index lacks or holds at an older version; so whatever the index lost (a
+//!   crash before its commit, a deleted or rebuilt index) comes back.
+//! - Order does not matter and repeats are harmless: messages are keyed by (incident, seq),
+//!   alerts by key, and an incident state older than the one held never replaces it. So the
+//!   live feed and catch-up may run at the same time.
+//! - An index written by another layout version (see `SCHEMA_VERSION`) or found unreadable is
+//!   emptied at open and so rebuilt by catch-up.
+
+mod hits;
+mod query;
+mod record;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use hits::{human_duration, mark, Highlight, MessageHit, SearchHit, SimilarHit, Snippet};
+pub use query::{
+    Clause, Filter, HitKind, Matcher, QueryError, SearchQuery, DEFAULT_LIMIT, MAX_CLAUSES,
+    MAX_LIMIT, MAX_QUERY_CHARS,
+};
+pub use record::{resolving_notes, NoteText};
+pub use schema::SCHEMA_VERSION;
+
+use crate::domain::{Incident, IncidentId, TimelineEntry, TimelineKind};
+use crate::store::{AlertRecord, ListFilter, Store, StoreError};
+use chrono::{DateTime, Utc};
+use record::{author, label_term, truncate, IncidentRecord};
+use schema::Fields;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tantivy::collector::{Collector, DocSetCollector, FilterCollector, SegmentCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, Searcher,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term,
+};
+
+/// The writer's indexing memory: tantivy's minimum is 15 MB; more makes fewer, larger segments
+/// during a catch-up, at the cost of resident memory in the engine.
+const WRITER_MEMORY_BYTES: usize = 32_000_000;
+/// A catch-up commits this often, to bound what a crash in the middle costs and what it holds.
+const CATCH_UP_COMMIT_EVERY: usize = 5_000;
+/// How many stored incidents a catch-up lists at a time.
+const CATCH_UP_PAGE: usize = 1_000;
+/// Snippets of details and messages: about two lines of a terminal.
+const SNIPPET_CHARS: usize = 160;
+/// Relative weight of a match in the title over one in the body, resolution or a message.
+const TITLE_BOOST: Score = 3.0;
+/// A message longer than this is indexed and stored cut: a pasted log is not a note.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query text is wrong; the message says how (a 400 for the API).
+    #[error("{0}")]
+    Query(#[from] QueryError),
+    /// The index failed (disk, corruption, a lock held by another process).
+    #[error("search index: {0}")]
+    Index(String),
+    #[error("search catch-up: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(error: tantivy::TantivyError) -> Self {
+        SearchError::Index(error.to_string())
+    }
+}
+
+impl From<std::io::Error> for SearchError {
+    fn from(error: std::io::Error) -> Self {
+        SearchError::Index(error.to_string())
+    }
+}
+
+/// The version of an incident an index document reflects: the watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IndexedVersion {
+    pub timeline_len: u32,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IndexedVersion {
+    /// Whether the stored `incident` is newer than this, and so must be indexed again.
+    pub fn is_behind(&self, incident: &Incident) -> bool {
+        (incident.timeline_len, incident.updated_at) > (self.timeline_len, self.updated_at)
+    }
+}
+
+/// What a catch-up did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CatchUp {
+    /// Incidents listed from the store.
+    pub scanned: usize,
+    /// Of those, the ones (re-)indexed because the index lacked them or held an older version.
+    pub indexed: usize,
+}
+
+/// The search index: feed it with `index_change` + `commit`, query it with `search` and
+/// `similar`. Shareable (`Arc`): searches never wait for the writer.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    writing: Mutex<Writing>,
+    location: Option<PathBuf>,
+}
+
+struct Writing {
+    writer: IndexWriter,
+    /// Incident records changed since the last commit, written at the next one: a burst of
+    /// changes to one incident becomes one document, and a change can merge into the state of
+    /// one not yet committed.
+    pending: HashMap<IncidentId, IncidentRecord>,
+    /// Changes given since the last commit.
+    changes: usize,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir` (made if missing). An index of another layout version or one
+    /// that cannot be read is emptied, to be rebuilt by [`catch_up`](Self::catch_up).
+    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, _) = schema::build();
+        let directory = MmapDirectory::open(dir).map_err(|error| {
+            SearchError::Index(format!("cannot open {}: {error}", dir.display()))
+        })?;
+        let existing = match Index::exists(&directory) {
+            Ok(false) => None,
+            Ok(true) => match Index::open(directory.clone()) {
+                Ok(index)
+                    if index.schema() == schema
+                        && payload_version(&index) == Some(SCHEMA_VERSION) =>
+                {
+                    Some(index)
+                }
+                Ok(_) => {
+                    tracing::warn!(dir = %dir.display(), "search index has another layout version; rebuilding it");
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(dir = %dir.display(), %error, "search index unreadable; rebuilding it");
+                    None
+                }
+            },
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "search index unreadable; rebuilding it");
+                None
+            }
+        };
+        let index = match existing {
+            Some(index) => index,
+            None => {
+                empty_directory(dir)?;
+                let directory = MmapDirectory::open(dir).map_err(|error| {
+                    SearchError::Index(format!("cannot open {}: {error}", dir.display()))
+                })?;
+                Index::create(directory, schema, Default::default())?
+            }
+        };
+        SearchIndex::with_index(index, Some(dir.to_path_buf()))
+    }
+
+    /// An index in memory, for tests and for an engine without a data directory.
+    pub fn in_memory() -> Result<SearchIndex, SearchError> {
+        let (schema, _) = schema::build();
+        SearchIndex::with_index(Index::create_in_ram(schema), None)
+    }
+
+    fn with_index(index: Index, location: Option<PathBuf>) -> Result<SearchIndex, SearchError> {
+        let (_, fields) = schema::build();
+        index
+            .tokenizers()
+            .register(schema::ANALYZER, schema::analyzer());
+        // One indexing thread: the machine's cores belong to ingest first.
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(|error| match error {
+                tantivy::TantivyError::LockFailure(..) => SearchError::Index(format!(
+                    "the search index{} is in use by another process",
+                    location
+                        .as_ref()
+                        .map(|path| format!(" in {}", path.display()))
+                        .unwrap_or_default()
+                )),
+                other => other.into(),
+            })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let search = SearchIndex {
+            index,
+            reader,
+            fields,
+            writing: Mutex::new(Writing {
+                writer,
+                pending: HashMap::new(),
+                changes: 0,
+            }),
+            location,
+        };
+        if payload_version(&search.index) != Some(SCHEMA_VERSION) {
+            // A new index: commit once so that its version is on disk from the start.
+            search.commit_now(&mut search.writing())?;
+        }
+        Ok(search)
+    }
+
+    /// Where the index lives; `None` in memory.
+    pub fn location(&self) -> Option<&Path> {
+        self.location.as_deref()
+    }
+
+    fn writing(&self) -> MutexGuard<'_, Writing> {
+        // A panic while indexing leaves nothing half-done that matters here: at worst some
+        // documents wait for the next commit, and catch-up repairs anything lost.
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Indexes one stored change: `incident` as it is after the change, the timeline
+    /// `entries` it wrote and the `alerts` it brought. Notes become message documents now;
+    /// the incident document is rewritten at the next [`commit`](Self::commit). Giving a whole
+    /// timeline and every alert (as catch-up does) is the same as giving them change by change.
+    pub fn index_change(
+        &self,
+        incident: &Incident,
+        entries: &[TimelineEntry],
+        alerts: &[AlertRecord],
+    ) -> Result<(), SearchError> {
+        let mut writing = self.writing();
+        for entry in entries {
+            if let TimelineKind::Note { text } = &entry.kind {
+                writing
+                    .writer
+                    .delete_term(self.key(&message_key(incident.id, entry.seq)));
+                writing
+                    .writer
+                    .add_document(self.message_document(incident.id, entry, text))?;
+            }
+        }
+        let record = match writing.pending.remove(&incident.id) {
+            Some(record) => Some(record),
+            None => self.committed_record(&self.reader.searcher(), incident.id)?,
+        };
+        let mut record = record.unwrap_or_else(|| IncidentRecord::new(incident));
+        record.merge(incident, entries, alerts);
+        writing.pending.insert(incident.id, record);
+        writing.changes += 1;
+        Ok(())
+    }
+
+    /// Changes given since the last commit.
+    pub fn uncommitted(&self) -> usize {
+        self.writing().changes
+    }
+
+    /// Makes every change given so far durable and visible to searches.
+    pub fn commit(&self) -> Result<(), SearchError> {
+        let mut writing = self.writing();
+        if writing.changes == 0 && writing.pending.is_empty() {
+            return Ok(());
+        }
+        self.commit_now(&mut writing)
+    }
+
+    fn commit_now(&self, writing: &mut Writing) -> Result<(), SearchError> {
+        let pending: Vec<IncidentRecord> =
+            writing.pending.drain().map(|(_, record)| record).collect();
+        for record in &pending {
+            writing
+                .writer
+                .delete_term(self.key(&incident_key(record.id)));
+            writing
+                .writer
+                .add_document(self.incident_document(record)?)?;
+        }
+        writing.changes = 0;
+        let payload = serde_json::json!({ "schema": SCHEMA_VERSION }).to_string();
+        let mut prepared = writing.writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The version of incident `id` the committed index reflects; `None` if it has none.
+    pub fn indexed_version(&self, id: IncidentId) -> Result<Option<IndexedVersion>, SearchError> {
+        Ok(self
+            .committed_record(&self.reader.searcher(), id)?
+            .map(|record| IndexedVersion {
+                timeline_len: record.timeline_len,
+                updated_at: record.updated_at,
+            }))
+    }
+
+    /// Every committed incident's version, read from the fast fields in one pass.
+    pub fn indexed_versions(&self) -> Result<HashMap<IncidentId, IndexedVersion>, SearchError> {
+        let searcher = self.reader.searcher();
+        let found = searcher.search(&self.kind_query(HitKind::Incident), &VersionsCollector)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, timeline_len, updated)| {
+                let updated_at = DateTime::from_timestamp_micros(updated).unwrap_or_default();
+                let timeline_len = u32::try_from(timeline_len).unwrap_or(u32::MAX);
+                (
+                    id,
+                    IndexedVersion {
+                        timeline_len,
+                        updated_at,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Brings the index up to date with the store: every incident it lacks or holds at an
+    /// older version is indexed again from its whole timeline and alerts. Commits as it goes.
+    pub fn catch_up<S: Store + ?Sized>(&self, store: &S) -> Result<CatchUp, SearchError> {
+        let versions = self.indexed_versions()?;
+        let mut report = CatchUp::default();
+        let mut before = None;
+        loop {
+            let page = store.list(&ListFilter::default(), before, CATCH_UP_PAGE)?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            for incident in &page {
+                report.scanned += 1;
+                let current = versions
+                    .get(&incident.id)
+                    .is_some_and(|version| !version.is_behind(incident));
+                if current {
+                    continue;
+                }
+                let timeline = store.timeline(incident.id)?;
+                let alerts = store.alerts(incident.id)?;
+                self.index_change(incident, &timeline, &alerts)?;
+                report.indexed += 1;
+                if report.indexed % CATCH_UP_COMMIT_EVERY == 0 {
+                    self.commit()?;
+                }
+            }
+        }
+        self.commit()?;
+        Ok(report)
+    }
+
+    /// Runs a query: the best hits (or the newest, for filters only), at most `query.limit`.
+    pub fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut about_incident: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for clause in &query.clauses {
+            let occur = if clause.negated {
+                Occur::MustNot
+            } else {
+                Occur::Must
+            };
+            match &clause.matcher {
+                Matcher::Text { terms, .. } => clauses.push((occur, self.text_query(terms))),
+                Matcher::Filter(filter) if filter.is_about_incident() => {
+                    about_incident.push((occur, self.filter_query(filter)))
+                }
+                Matcher::Filter(filter) => {
+                    // Filters narrow; they must not change the ranking.
+                    let unscored = ConstScoreQuery::new(self.filter_query(filter), 0.0);
+                    clauses.push((occur, Box::new(unscored)))
+                }
+            }
+        }
+        if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let tantivy_query = BooleanQuery::new(clauses);
+        let allowed = if about_incident.is_empty() {
+            None
+        } else {
+            about_incident.push((Occur::Must, self.kind_query(HitKind::Incident)));
+            let ids = searcher.search(&BooleanQuery::new(about_incident), &IncidentIds)?;
+            Some(Arc::new(IdSet::new(ids)))
+        };
+        let ranked = query.is_ranked();
+        let found = self.top_documents(&searcher, &tantivy_query, allowed, ranked, query)?;
+        self.hits(&searcher, &tantivy_query, ranked, found)
+    }
+
+    fn top_documents(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        allowed: Option<Arc<IdSet>>,
+        ranked: bool,
+        page: &SearchQuery,
+    ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
+        let top = TopDocs::with_limit(page.limit).and_offset(page.offset);
+        let field = "incident".to_string();
+        let newest = |found: Vec<(Option<tantivy::DateTime>, DocAddress)>| {
+            found
+                .into_iter()
+                .map(|(_, address)| (0.0, address))
+                .collect()
+        };
+        Ok(match (ranked, allowed) {
+            (true, None) => searcher.search(query, &top.order_by_score())?,
+            (true, Some(set)) => searcher.search(
+                query,
+                &FilterCollector::new(field, move |id: u64| set.contains(id), top.order_by_score()),
+            )?,
+            (false, None) => newest(searcher.search(
+                query,
+                &top.order_by_fast_field::<tantivy::DateTime>("at", Order::Desc),
+            )?),
+            (false, Some(set)) => newest(searcher.search(
+                query,
+                &FilterCollector::new(
+                    field,
+                    move |id: u64| set.contains(id),
+                    top.order_by_fast_field::<tantivy::DateTime>("at", Order::Desc),
+                ),
+            )?),
+        })
+    }
+
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        ranked: bool,
+        found: Vec<(Score, DocAddress)>,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        let generator = |field| -> Result<Option<SnippetGenerator>, SearchError> {
+            if !ranked {
+                return Ok(None);
+            }
+            let mut generator = SnippetGenerator::create(searcher, query, field)?;
+            generator.set_max_num_chars(SNIPPET_CHARS);
+            Ok(Some(generator))
+        };
+        let title = generator(self.fields.title)?.map(|mut generator| {
+            // The whole title is shown, so its highlights must cover all of it.
+            generator.set_max_num_chars(usize::MAX / 2);
+            generator
+        });
+        let body = generator(self.fields.body)?;
+        let resolution = generator(self.fields.resolution)?;
+        let text = generator(self.fields.text)?;
+        let mut records: HashMap<IncidentId, Option<IncidentRecord>> = HashMap::new();
+        let mut hits = Vec::with_capacity(found.len());
+        for (score, address) in found {
+            let document: TantivyDocument = searcher.doc(address)?;
+            let Some(id) = first_u64(&document, self.fields.incident) else {
+                continue;
+            };
+            let is_message =
+                first_str(&document, self.fields.kind) == Some(HitKind::Message.as_str());
+            let (record, message, snippet) = if is_message {
+                let record = match records.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(known) => known.get().clone(),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(self.committed_record(searcher, id)?).clone()
+                    }
+                };
+                // A message whose incident document is missing cannot be shown as a hit; it
+                // cannot happen when both come from one change, and catch-up repairs it.
+                let Some(record) = record else {
+                    continue;
+                };
+                let body = first_str(&document, self.fields.text).unwrap_or_default();
+                let message = MessageHit {
+                    seq: first_u64(&document, self.fields.seq).unwrap_or_default() as u32,
+                    author: first_str(&document, self.fields.author_name)
+                        .unwrap_or_default()
+                        .to_string(),
+                    at: first_date(&document, self.fields.at).unwrap_or(record.created_at),
+                };
+                let snippet = snippet(text.as_ref(), body).or_else(|| {
+                    Some(Snippet {
+                        text: truncate(body, SNIPPET_CHARS).to_string(),
+                        highlights: Vec::new(),
+                    })
+                });
+                (record, Some(message), snippet)
+            } else {
+                let Some(record) = parse_record(&document, self.fields.record) else {
+                    continue;
+                };
+                let snippet = snippet(body.as_ref(), &record.body())
+                    .or_else(|| snippet(resolution.as_ref(), &resolution_text(&record)));
+                (record, None, snippet)
+            };
+            let title_highlights = title
+                .as_ref()
+                .map(|generator| {
+                    let found = generator.snippet(&record.title);
+                    let start = found.fragment_range().start;
+                    found
+                        .highlighted()
+                        .iter()
+                        .map(|range| Highlight {
+                            start: start + range.start,
+                            end: start + range.end,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            hits.push(SearchHit {
+                kind: if is_message {
+                    HitKind::Message
+                } else {
+                    HitKind::Incident
+                },
+                incident: id,
+                title: record.title,
+                service: record.service,
+                severity: record.severity,
+                status: record.status,
+                created_at: record.created_at,
+                resolved_at: record.resolved_at,
+                score,
+                title_highlights,
+                message,
+                snippet,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Past resolved incidents like `incident`, most alike first: they share words of its
+    /// title, and its service or labels or more title words. Each says how long it took, who
+    /// resolved it and the notes that tell how.
+    pub fn similar(
+        &self,
+        incident: &Incident,
+        limit: usize,
+    ) -> Result<Vec<SimilarHit>, SearchError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let fields = self.fields;
+        let mut words: Vec<String> = schema::analyze(&incident.title)
+            .into_iter()
+            .filter(|word| is_telling(word))
+            .collect();
+        words.sort();
+        words.dedup();
+        let word_query = |word: &str| -> Box<dyn Query> {
+            Box::new(BooleanQuery::union(vec![
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(fields.title, word),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    2.0,
+                )),
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(fields.body, word),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    0.5,
+                )),
+            ]))
+        };
+        // Each signal is one clause; two must agree (or all there are, if fewer), so that a
+        // shared `env=prod` or one common word alone does not make incidents alike.
+        let mut signals: Vec<Box<dyn Query>> = words.iter().map(|word| word_query(word)).collect();
+        if let Some(service) = &incident.service {
+            signals.push(Box::new(BoostQuery::new(
+                self.exact(fields.service, &service.to_lowercase()),
+                1.5,
+            )));
+        }
+        let labels: Vec<Box<dyn Query>> = incident
+            .labels
+            .iter()
+            .map(|(name, value)| self.exact(fields.label, &label_term(name, value)))
+            .collect();
+        if !labels.is_empty() {
+            signals.push(Box::new(BooleanQuery::union(labels)));
+        }
+        if signals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let required = signals.len().min(2);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::union_with_minimum_required_clauses(
+                    signals, required,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    self.kind_query(HitKind::Incident),
+                    0.0,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    self.exact(fields.status, "resolved"),
+                    0.0,
+                )),
+            ),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(fields.incident, incident.id),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ];
+        if !words.is_empty() {
+            // At least one title word in common: same service and labels alone is "the same
+            // place", not "the same problem".
+            let any_word: Vec<Box<dyn Query>> = words.iter().map(|word| word_query(word)).collect();
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::union(any_word)),
+                    0.0,
+                )),
+            ));
+        }
+        let searcher = self.reader.searcher();
+        let found = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit.min(MAX_LIMIT)).order_by_score(),
+        )?;
+        let mut similar = Vec::with_capacity(found.len());
+        for (score, address) in found {
+            let document: TantivyDocument = searcher.doc(address)?;
+            let Some(record) = parse_record(&document, fields.record) else {
+                continue;
+            };
+            let Some(resolved_at) = record.resolved_at else {
+                continue;
+            };
+            similar.push(SimilarHit {
+                incident: record.id,
+                resolved_in_seconds: (resolved_at - record.created_at).num_seconds(),
+                resolving_notes: record.resolving_notes(),
+                title: record.title,
+                service: record.service,
+                severity: record.severity,
+                created_at: record.created_at,
+                resolved_at,
+                resolved_by: record.resolved_by,
+                score,
+            });
+        }
+        Ok(similar)
+    }
+
+    fn key(&self, key: &str) -> Term {
+        Term::from_field_text(self.fields.key, key)
+    }
+
+    fn exact(&self, field: tantivy::schema::Field, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
+    }
+
+    fn kind_query(&self, kind: HitKind) -> Box<dyn Query> {
+        self.exact(self.fields.kind, kind.as_str())
+    }
+
+    /// A word (one term) or a phrase (several) in any ranked field, the title weighing most.
+    fn text_query(&self, terms: &[String]) -> Box<dyn Query> {
+        let fields = self.fields;
+        let per_field = [
+            (fields.title, TITLE_BOOST),
+            (fields.body, 1.0),
+            (fields.resolution, 1.0),
+            (fields.text, 1.0),
+        ]
+        .into_iter()
+        .map(|(field, boost)| -> Box<dyn Query> {
+            let matcher: Box<dyn Query> = match terms {
+                [term] => Box::new(TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::WithFreqs,
+                )),
+                _ => Box::new(PhraseQuery::new(
+                    terms
+                        .iter()
+                        .map(|term| Term::from_field_text(field, term))
+                        .collect(),
+                )),
+            };
+            if boost == 1.0 {
+                matcher
+            } else {
+                Box::new(BoostQuery::new(matcher, boost))
+            }
+        })
+        .collect();
+        Box::new(BooleanQuery::union(per_field))
+    }
+
+    fn filter_query(&self, filter: &Filter) -> Box<dyn Query> {
+        let fields = self.fields;
+        let any = |field, values: Vec<String>| -> Box<dyn Query> {
+            Box::new(BooleanQuery::union(
+                values
+                    .iter()
+                    .map(|value| self.exact(field, value))
+                    .collect(),
+            ))
+        };
+        match filter {
+            Filter::Service(names) => any(fields.service, names.clone()),
+            Filter::Integration(names) => any(fields.integration, names.clone()),
+            Filter::Author(names) => any(fields.author, names.clone()),
+            Filter::Severity(levels) => any(
+                fields.severity,
+                levels
+                    .iter()
+                    .map(|level| level.as_str().to_string())
+                    .collect(),
+            ),
+            Filter::Status(statuses) => any(
+                fields.status,
+                statuses
+                    .iter()
+                    .map(|status| status.as_str().to_string())
+                    .collect(),
+            ),
+            Filter::Label(pairs) => any(
+                fields.label,
+                pairs
+                    .iter()
+                    .map(|(name, value)| label_term(name, value))
+                    .collect(),
+            ),
+            Filter::Kind(kind) => self.kind_query(*kind),
+            Filter::Incident(ids) => Box::new(BooleanQuery::union(
+                ids.iter()
+                    .map(|id| -> Box<dyn Query> {
+                        Box::new(TermQuery::new(
+                            Term::from_field_u64(fields.incident, *id),
+                            IndexRecordOption::Basic,
+                        ))
+                    })
+                    .collect(),
+            )),
+            Filter::After(at) => Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_date(fields.at, tantivy_time(*at))),
+                Bound::Unbounded,
+            )),
+            Filter::Before(at) => Box::new(RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Excluded(Term::from_field_date(fields.at, tantivy_time(*at))),
+            )),
+        }
+    }
+
+    /// The committed record of incident `id`, if the index has it.
+    fn committed_record(
+        &self,
+        searcher: &Searcher,
+        id: IncidentId,
+    ) -> Result<Option<IncidentRecord>, SearchError> {
+        let query = TermQuery::new(self.key(&incident_key(id)), IndexRecordOption::Basic);
+        let found = searcher.search(&query, &DocSetCollector)?;
+        let Some(address) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let document: TantivyDocument = searcher.doc(address)?;
+        Ok(parse_record(&document, self.fields.record))
+    }
+
+    fn incident_document(&self, record: &IncidentRecord) -> Result<TantivyDocument, SearchError> {
+        let fields = self.fields;
+        let mut document = TantivyDocument::default();
+        document.add_text(fields.key, incident_key(record.id));
+        document.add_text(fields.kind, HitKind::Incident.as_str());
+        document.add_u64(fields.incident, record.id);
+        document.add_date(fields.at, tantivy_time(record.created_at));
+        document.add_text(fields.title, &record.title);
+        document.add_text(fields.body, record.body());
+        let resolution = resolution_text(record);
+        if !resolution.is_empty() {
+            document.add_text(fields.resolution, resolution);
+        }
+        if let Some(service) = &record.service {
+            document.add_text(fields.service, service.to_lowercase());
+        }
+        document.add_text(fields.severity, record.severity.as_str());
+        document.add_text(fields.status, record.status.as_str());
+        document.add_text(fields.integration, record.integration.to_lowercase());
+        for term in record.label_terms() {
+            document.add_text(fields.label, term);
+        }
+        let json = serde_json::to_string(record).map_err(|error| {
+            SearchError::Index(format!("cannot encode incident record: {error}"))
+        })?;
+        document.add_text(fields.record, json);
+        document.add_u64(fields.timeline_len, u64::from(record.timeline_len));
+        document.add_i64(fields.updated, record.updated_at.timestamp_micros());
+        Ok(document)
+    }
+
+    fn message_document(
+        &self,
+        id: IncidentId,
+        entry: &TimelineEntry,
+        text: &str,
+    ) -> TantivyDocument {
+        let fields = self.fields;
+        let name = author(&entry.actor);
+        let mut document = TantivyDocument::default();
+        document.add_text(fields.key, message_key(id, entry.seq));
+        document.add_text(fields.kind, HitKind::Message.as_str());
+        document.add_u64(fields.incident, id);
+        document.add_u64(fields.seq, u64::from(entry.seq));
+        document.add_date(fields.at, tantivy_time(entry.at));
+        document.add_text(fields.text, truncate(text, MAX_MESSAGE_BYTES));
+        document.add_text(fields.author, name.to_lowercase());
+        document.add_text(fields.author_name, name);
+        document
+    }
+}
+
+fn incident_key(id: IncidentId) -> String {
+    format!("i:{id}")
+}
+
+fn message_key(id: IncidentId, seq: u32) -> String {
+    format!("m:{id}:{seq}")
+}
+
+fn resolution_text(record: &IncidentRecord) -> String {
+    record
+        .resolving_notes()
+        .iter()
+        .map(|note| note.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A snippet of `text` around the query's words, if any is in it.
+fn snippet(generator: Option<&SnippetGenerator>, text: &str) -> Option<Snippet> {
+    let found = generator?.snippet(text);
+    if found.highlighted().is_empty() {
+        return None;
+    }
+    Some(Snippet {
+        text: found.fragment().to_string(),
+        highlights: found
+            .highlighted()
+            .iter()
+            .map(|range| Highlight {
+                start: range.start,
+                end: range.end,
+            })
+            .collect(),
+    })
+}
+
+/// Words of a title that say something about the problem: not glue words, not bare numbers
+/// (`1` in `db-1` is a host's number, not a symptom).
+fn is_telling(word: &str) -> bool {
+    const GLUE: &[&str] = &[
+        "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
+        "it", "no", "not", "of", "on", "or", "the", "to", "was", "with", "alert", "fire", "firing",
+        "resolv", "warn", "warning", "error", "critic", "crit", "info",
+    ];
+    word.chars().count() > 1 && !word.chars().all(|c| c.is_ascii_digit()) && !GLUE.contains(&word)
+}
+
+fn payload_version(index: &Index) -> Option<u32> {
+    let payload = index.load_metas().ok()?.payload?;
+    let value: serde_json::Value = serde_json::from_str(&payload).ok()?;
+    u32::try_from(value.get("schema")?.as_u64()?).ok()
+}
+
+/// Removes the files of an index that is to be rebuilt. Only plain files: the directory is
+/// the index's own (`<data_dir>/search`), and nothing else of klaxon's lives in it.
+fn empty_directory(dir: &Path) -> Result<(), SearchError> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// tantivy keeps nanoseconds in an i64 (years 1678 to 2261); a time outside is clamped, which
+/// keeps its meaning for a filter (nothing was written then) and cannot overflow.
+fn tantivy_time(at: DateTime<Utc>) -> tantivy::DateTime {
+    let nanoseconds = i128::from(at.timestamp_micros()) * 1_000;
+    let clamped = nanoseconds.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+    tantivy::DateTime::from_timestamp_nanos(clamped as i64)
+}
+
+fn first_str(document: &TantivyDocument, field: tantivy::schema::Field) -> Option<&str> {
+    document.get_first(field).and_then(|value| value.as_str())
+}
+
+fn first_u64(document: &TantivyDocument, field: tantivy::schema::Field) -> Option<u64> {
+    document.get_first(field).and_then(|value| value.as_u64())
+}
+
+fn first_date(document: &TantivyDocument, field: tantivy::schema::Field) -> Option<DateTime<Utc>> {
+    let at = document.get_first(field)?.as_datetime()?;
+    DateTime::from_timestamp_micros(at.into_timestamp_micros())
+}
+
+fn parse_record(
+    document: &TantivyDocument,
+    field: tantivy::schema::Field,
+) -> Option<IncidentRecord> {
+    let json = first_str(document, field)?;
+    match serde_json::from_str(json) {
+        Ok(record) => Some(record),
+        Err(error) => {
+            tracing::warn!(%error, "unreadable incident record in the search index; skipped");
+            None
+        }
+    }
+}
+
+/// Incident ids allowed by the incident-level filters: a bitmap while ids are dense (they are
+/// handed out in sequence), a hash set past that.
+enum IdSet {
+    Bits(Vec<u64>),
+    Hashed(HashSet<u64>),
+}
+
+impl IdSet {
+    /// A bitmap up to this id: 8 MiB.
+    const MAX_BITMAP_ID: u64 = 1 << 26;
+
+    fn new(ids: Vec<u64>) -> IdSet {
+        let highest = ids.iter().copied().max().unwrap_or(0);
+        if highest >= IdSet::MAX_BITMAP_ID {
+            return IdSet::Hashed(ids.into_iter().collect());
+        }
+        let mut bits = vec![0u64; (highest / 64 + 1) as usize];
+        for id in ids {
+            bits[(id / 64) as usize] |= 1 << (id % 64);
+        }
+        IdSet::Bits(bits)
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        match self {
+            IdSet::Bits(bits) => bits
+                .get((id / 64) as usize)
+                .is_some_and(|word| word & (1 << (id % 64)) != 0),
+            IdSet::Hashed(set) => set.contains(&id),
+        }
+    }
+}
+
+/// Collects the `incident` fast field of every matching document.
+struct IncidentIds;
+
+struct SegmentIncidentIds {
+    column: Column<u64>,
+    ids: Vec<u64>,
+}
+
+impl Collector for IncidentIds {
+    type Fruit = Vec<u64>;
+    type Child = SegmentIncidentIds;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentIncidentIds> {
+        Ok(SegmentIncidentIds {
+            column: reader.fast_fields().u64("incident")?,
+            ids: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCollector for SegmentIncidentIds {
+    type Fruit = Vec<u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let Some(id) = self.column.first(doc) {
+            self.ids.push(id);
+        }
+    }
+
+    fn harvest(self) -> Vec<u64> {
+        self.ids
+    }
+}
+
+/// Collects (incident id, timeline_len, updated) of every matching incident document.
+struct VersionsCollector;
+
+struct SegmentVersions {
+    incident: Column<u64>,
+    timeline_len: Column<u64>,
+    updated: Column<i64>,
+    found: Vec<(u64, u64, i64)>,
+}
+
+impl Collector for VersionsCollector {
+    type Fruit = Vec<(u64, u64, i64)>;
+    type Child = SegmentVersions;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentVersions> {
+        let fast = reader.fast_fields();
+        Ok(SegmentVersions {
+            incident: fast.u64("incident")?,
+            timeline_len: fast.u64("timeline_len")?,
+            updated: fast.i64("updated")?,
+            found: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCollector for SegmentVersions {
+    type Fruit = Vec<(u64, u64, i64)>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let (Some(id), Some(timeline_len), Some(updated)) = (
+            self.incident.first(doc),
+            self.timeline_len.first(doc),
+            self.updated.first(doc),
+        ) {
+            self.found.push((id, timeline_len, updated));
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.found
+    }
+}
