@@ -562,3 +562,87 @@ async fn the_remote_client_sees_a_silenced_incident() {
     drop((client, updates));
     running.stop().await;
 }
+
+/// Skips updates until the presence of `incident` is exactly `viewers` (sorted).
+async fn presence(updates: &mut Receiver<Update>, incident: u64, viewers: &[&str]) {
+    until(updates, |update| match update {
+        Update::Presence {
+            incident: seen,
+            viewers: names,
+        } if *seen == incident => {
+            let mut names = names.clone();
+            names.sort();
+            names == viewers
+        }
+        _ => false,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_consoles_in_one_channel_see_each_other_and_each_others_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = launch(dir.path(), "127.0.0.1:0").await;
+    let address = running.address;
+    let alice = UserConfig {
+        name: "alice".to_string(),
+        token: common::RESPONDER.to_string(),
+        role: Role::Responder,
+    };
+    let (embedded, mut alice_updates) =
+        EmbeddedClient::start(running.engine.clone(), address, alice, vec![]);
+    let embedded = Client::Embedded(embedded);
+    let (remote, mut admin_updates) = RemoteClient::start(
+        &format!("http://{address}"),
+        Some(ADMIN.to_string()),
+        "admin".to_string(),
+        quick(),
+    )
+    .unwrap();
+    let remote = Client::Remote(remote);
+    until(&mut alice_updates, |update| {
+        *update == Update::Link(Link::Connected)
+    })
+    .await;
+    until(&mut admin_updates, |update| {
+        *update == Update::Link(Link::Connected)
+    })
+    .await;
+    let id = send_alert(address, "disk full on db-1").await;
+
+    embedded.viewing(Some(id)).await.unwrap();
+    remote.viewing(Some(id)).await.unwrap();
+    presence(&mut alice_updates, id, &["admin", "alice"]).await;
+    presence(&mut admin_updates, id, &["admin", "alice"]).await;
+
+    // A message from one reaches the other, lines intact.
+    let text = "failing over to db-2\n#cause pool too small";
+    embedded
+        .act(
+            id,
+            Action::Note {
+                text: text.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    until(&mut admin_updates, |update| {
+        matches!(update, Update::Incident { timeline, .. } if timeline.iter().any(|entry| {
+            entry.kind == TimelineKind::Note { text: text.to_string() }
+                && entry.actor == Actor::User("alice".to_string())
+        }))
+    })
+    .await;
+
+    // Leaving the detail: the other console sees it.
+    remote.viewing(None).await.unwrap();
+    presence(&mut alice_updates, id, &["alice"]).await;
+
+    // The postmortem draft comes through either client.
+    let draft = remote.postmortem(id).await.unwrap();
+    assert!(draft.contains("pool too small"), "{draft}");
+    let draft = embedded.postmortem(id).await.unwrap();
+    assert!(draft.contains("pool too small"), "{draft}");
+    drop((embedded, alice_updates, remote, admin_updates));
+    running.stop().await;
+}

@@ -390,7 +390,8 @@ fn the_detail_shows_labels_links_alerts_escalation_and_the_whole_timeline() {
         "no escalation policy",
         "Alerts (1)",
         "Timeline (3)",
-        "note: failing over to db-2",
+        "alice                › failing over to db-2",
+        "watching   you",
         "integration generic",
     ] {
         assert!(screen.contains(expected), "{expected:?} missing:\n{screen}");

@@ -320,7 +320,7 @@ fn first_start_alert_ack_note_resolve_quit() {
     assert_eq!(incident["acknowledged_by"], "admin");
 
     tmux.keys(&["c"]);
-    tmux.wait_for(&format!("note on #{id}:"));
+    tmux.wait_for(&format!("message #{id}:"));
     tmux.type_text("failing over to db-2");
     tmux.keys(&["Enter"]);
     tmux.wait_for(&format!("#{id} noted"));
@@ -348,7 +348,7 @@ fn first_start_alert_ack_note_resolve_quit() {
     // Triggered, routing's "nobody paged" (no policies by default), acknowledged, the note.
     let screen = tmux.wait("the detail", |screen| screen.contains("Timeline (4)"));
     assert!(
-        screen.contains("note: failing over to db-2") && screen.contains("acknowledged"),
+        screen.contains("› failing over to db-2") && screen.contains("acknowledged"),
         "{screen}"
     );
     tmux.keys(&["Escape"]);

@@ -259,7 +259,8 @@ fn prompts_edit_like_a_shell_line() {
     let Mode::Input(input) = &state.mode else {
         panic!("prompt closed")
     };
-    assert_eq!(input.text, ">pasted text hello wide ");
+    // A message keeps pasted lines; one-line prompts (below) get spaces.
+    assert_eq!(input.text, ">pasted\ntext hello wide ");
     update(
         &mut state,
         Message::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
@@ -349,7 +350,10 @@ fn commands_share_the_action_vocabulary() {
         command(&mut state, "theme mono"),
         [Effect::LoadTheme("mono".to_string())]
     );
-    assert_eq!(command(&mut state, "open 3"), [Effect::LoadDetail(3)]);
+    assert_eq!(
+        command(&mut state, "open 3"),
+        [Effect::LoadDetail(3), Effect::Viewing(Some(3))]
+    );
     assert!(matches!(&state.screen, Screen::Detail(detail) if detail.id == 3));
     command(&mut state, "back");
     assert_eq!(state.screen, Screen::Queue);
@@ -503,7 +507,7 @@ fn a_resync_replaces_everything_without_duplicates_and_flags_what_was_missed() {
 fn the_detail_shows_one_incident_and_grows_its_timeline_live() {
     let mut state = loaded();
     let effects = key(&mut state, KeyCode::Enter);
-    assert_eq!(effects, [Effect::LoadDetail(2)]);
+    assert_eq!(effects, [Effect::LoadDetail(2), Effect::Viewing(Some(2))]);
     let entry = |seq: u32, text: &str| TimelineView {
         seq,
         at: now(),

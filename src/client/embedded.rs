@@ -32,6 +32,8 @@ struct Inner {
     user: UserConfig,
     address: SocketAddr,
     integrations: Vec<IntegrationView>,
+    /// This console's number with the engine, for presence.
+    connection: u64,
 }
 
 impl EmbeddedClient {
@@ -46,6 +48,7 @@ impl EmbeddedClient {
         tokio::spawn(pump(engine.clone(), sender));
         let client = EmbeddedClient {
             inner: Arc::new(Inner {
+                connection: engine.connection(),
                 engine,
                 user,
                 address,
@@ -130,6 +133,25 @@ impl EmbeddedClient {
 
     pub async fn detail(&self, id: IncidentId) -> Result<IncidentDetail, ClientError> {
         self.inner.engine.detail(id).await.map_err(engine_error)
+    }
+
+    /// Presence is shared by viewers too: looking changes nothing.
+    pub async fn viewing(&self, incident: Option<IncidentId>) -> Result<(), ClientError> {
+        self.inner
+            .engine
+            .viewing(self.inner.connection, &self.inner.user.name, incident)
+            .await
+            .map_err(engine_error)
+    }
+
+    pub async fn postmortem(&self, id: IncidentId) -> Result<String, ClientError> {
+        let (markdown, _facts) = self
+            .inner
+            .engine
+            .postmortem(id)
+            .await
+            .map_err(engine_error)?;
+        Ok(markdown)
     }
 
     pub fn integrations(&self) -> Vec<IntegrationView> {

@@ -165,6 +165,23 @@ impl Client {
         }
     }
 
+    /// Says which incident this console looks at now (`None`: none), for everyone's
+    /// presence. Nothing to wait for: the engine answers with presence updates.
+    pub async fn viewing(&self, incident: Option<IncidentId>) -> Result<(), ClientError> {
+        match self {
+            Client::Embedded(client) => client.viewing(incident).await,
+            Client::Remote(client) => client.viewing(incident),
+        }
+    }
+
+    /// The incident's blameless postmortem draft, in Markdown.
+    pub async fn postmortem(&self, id: IncidentId) -> Result<String, ClientError> {
+        match self {
+            Client::Embedded(client) => client.postmortem(id).await,
+            Client::Remote(client) => client.postmortem(id).await,
+        }
+    }
+
     /// Where alerts are sent (URLs and keys only for admins).
     pub async fn integrations(&self) -> Result<Vec<IntegrationView>, ClientError> {
         match self {

@@ -9,7 +9,7 @@ use crate::domain::matcher::Matcher;
 use crate::domain::{Action, IncidentId};
 use crate::protocol::{
     IncidentDetail, IncidentView, IntegrationView, OnCallView, ServerMessage, SilenceView,
-    StreamCommand,
+    StreamCommand, ViewingCommand,
 };
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
@@ -63,6 +63,9 @@ struct Inner {
     outgoing: Mutex<Option<mpsc::UnboundedSender<String>>>,
     pending: Mutex<Pending>,
     next_request: AtomicU64,
+    /// The incident this console looks at, said again on every new connection (the engine
+    /// forgets a connection's presence when it drops).
+    viewing: Mutex<Option<IncidentId>>,
 }
 
 /// `http://host:port` from what a person may type: `host:port`, `http(s)://…`, `ws(s)://…`.
@@ -107,6 +110,7 @@ impl RemoteClient {
                 outgoing: Mutex::new(None),
                 pending: Mutex::new(HashMap::new()),
                 next_request: AtomicU64::new(1),
+                viewing: Mutex::new(None),
             }),
         };
         tokio::spawn(connect_forever(client.inner.clone(), sender));
@@ -151,6 +155,21 @@ impl RemoteClient {
                 Err(ClientError::Lost)
             }
         }
+    }
+
+    /// Over the stream, without waiting for the reply (presence updates follow). While the
+    /// link is down it is only remembered, and said once the link is back.
+    pub fn viewing(&self, incident: Option<IncidentId>) -> Result<(), ClientError> {
+        *self.inner.viewing.lock().unwrap() = incident;
+        if let Some(outgoing) = self.inner.outgoing.lock().unwrap().as_ref() {
+            let _ = outgoing.send(self.inner.viewing_command(incident));
+        }
+        Ok(())
+    }
+
+    /// `GET /v1/incidents/{id}/postmortem`: reading, so it needs no live stream.
+    pub async fn postmortem(&self, id: IncidentId) -> Result<String, ClientError> {
+        Ok(self.inner.rest.postmortem(id).await?)
     }
 
     /// Over the stream like every other action, so that it too is refused while the link is
@@ -249,6 +268,15 @@ impl Inner {
             request.headers_mut().insert("authorization", value);
         }
         Ok(request)
+    }
+
+    fn viewing_command(&self, incident: Option<IncidentId>) -> String {
+        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        serde_json::to_string(&ViewingCommand {
+            request_id,
+            viewing: incident,
+        })
+        .expect("commands serialise")
     }
 
     fn fail_pending(&self) {
@@ -403,6 +431,10 @@ async fn run_connection(inner: &Inner, updates: &mpsc::Sender<Update>, attempt: 
                             synced = true;
                             *attempt = 1;
                             *inner.outgoing.lock().unwrap() = Some(outgoing.clone());
+                            let viewing = *inner.viewing.lock().unwrap();
+                            if viewing.is_some() {
+                                let _ = outgoing.send(inner.viewing_command(viewing));
+                            }
                             if updates.send(Update::Link(Link::Connected)).await.is_err() {
                                 return Ended::Closed;
                             }

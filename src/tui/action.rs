@@ -24,6 +24,8 @@ pub enum Action {
     Snooze,
     Reassign,
     Escalate,
+    NewLine,
+    Postmortem,
     ShowOnCall,
     ShowSilences,
     AddSilence,
@@ -35,7 +37,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::SelectNext,
         Action::SelectPrevious,
         Action::PageDown,
@@ -56,6 +58,8 @@ impl Action {
         Action::Snooze,
         Action::Reassign,
         Action::Escalate,
+        Action::NewLine,
+        Action::Postmortem,
         Action::ShowOnCall,
         Action::ShowSilences,
         Action::AddSilence,
@@ -89,6 +93,8 @@ impl Action {
             Action::Snooze => "snooze",
             Action::Reassign => "reassign",
             Action::Escalate => "escalate",
+            Action::NewLine => "new_line",
+            Action::Postmortem => "postmortem",
             Action::ShowOnCall => "oncall",
             Action::ShowSilences => "silences",
             Action::AddSilence => "silence",
@@ -122,11 +128,17 @@ impl Action {
             Action::CommandLine => "type a command (:ack 42, :note 42 text, :sort age, :q)",
             Action::Help => "this help",
             Action::Acknowledge => "acknowledge: you are on it",
-            Action::Annotate => "add a note to the timeline",
+            Action::Annotate => {
+                "write in the incident's channel (enter sends, esc cancels; /help: bot commands)"
+            }
             Action::Resolve => "resolve the incident",
             Action::Snooze => "snooze for a while (30m, 2h)",
             Action::Reassign => "assign to someone",
             Action::Escalate => "page the next level of the escalation policy now",
+            Action::NewLine => "in a message: start a new line (enter sends)",
+            Action::Postmortem => {
+                "write a postmortem draft to incident-ID-postmortem.md (:postmortem FILE)"
+            }
             Action::ShowOnCall => "who is on call now and next, per schedule",
             Action::ShowSilences => "silences: what is held from paging, and until when",
             Action::AddSilence => "add a silence: MATCHERS DURATION [COMMENT]",
@@ -145,7 +157,7 @@ impl Action {
             Action::OpenDetail => "open",
             Action::Back => "back",
             Action::Acknowledge => "ack",
-            Action::Annotate => "note",
+            Action::Annotate => "message",
             Action::Resolve => "resolve",
             Action::Snooze => "snooze",
             Action::Filter => "filter",

@@ -479,6 +479,38 @@ fn run_effects(
                     }
                 });
             }
+            Effect::Viewing(incident) => {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = client.viewing(incident).await {
+                        // Presence is a courtesy: the console works on without it.
+                        tracing::info!(%error, "presence not sent");
+                    }
+                });
+            }
+            Effect::WritePostmortem {
+                id,
+                path,
+                overwrite,
+            } => {
+                let client = client.clone();
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let result = match client.postmortem(id).await {
+                        Ok(markdown) => {
+                            let target = path.clone();
+                            tokio::task::spawn_blocking(move || {
+                                super::postmortem::write_draft(&target, &markdown, overwrite)
+                            })
+                            .await
+                            .unwrap_or_else(|error| Err(error.to_string()))
+                            .map(|()| path)
+                        }
+                        Err(error) => Err(error.to_string()),
+                    };
+                    let _ = answers.send(Message::PostmortemWritten { id, result });
+                });
+            }
             Effect::LoadTheme(name) => {
                 let answers = answers.clone();
                 tokio::task::spawn_blocking(move || {

@@ -8,6 +8,7 @@ pub mod app;
 pub mod file_error;
 pub mod filter;
 pub mod keymap;
+pub mod postmortem;
 pub mod state;
 pub mod terminal;
 pub mod testing;

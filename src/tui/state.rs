@@ -18,6 +18,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub const QUEUE_TOP: u16 = 2;
 /// Rows below it: the status bar and the hint (or prompt) line.
 pub const QUEUE_BOTTOM: u16 = 2;
+/// The most rows a message being written takes; longer ones scroll inside it.
+pub const COMPOSER_ROWS: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -368,6 +370,26 @@ pub enum Purpose {
 }
 
 impl Input {
+    /// The rows the input takes on screen: a message shows its lines as typed, up to
+    /// [`COMPOSER_ROWS`]; every other prompt is one line.
+    pub fn rows(&self) -> usize {
+        match self.purpose {
+            Purpose::Note(_) => (self.text.matches('\n').count() + 1).min(COMPOSER_ROWS),
+            _ => 1,
+        }
+    }
+
+    /// The line and column (in characters) of the cursor.
+    pub fn cursor_line(&self) -> (usize, usize) {
+        let before: String = self.text.chars().take(self.cursor).collect();
+        let line = before.matches('\n').count();
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map_or(0, |last| last.chars().count());
+        (line, column)
+    }
+
     pub fn new(purpose: Purpose, text: &str) -> Input {
         Input {
             purpose,
@@ -381,7 +403,7 @@ impl Input {
         match &self.purpose {
             Purpose::Filter { .. } => "/".to_string(),
             Purpose::Command => ":".to_string(),
-            Purpose::Note(id) => format!("note on #{id}: "),
+            Purpose::Note(id) => format!("message #{id}: "),
             Purpose::Snooze(id) => format!("snooze #{id} for (30m, 2h): "),
             Purpose::Reassign(id) => format!("assign #{id} to: "),
             Purpose::Silence => "silence (matchers, duration, comment): ".to_string(),
@@ -431,6 +453,9 @@ pub struct State {
     pub unseen: HashSet<IncidentId>,
     /// Who is looking at which incident right now, from the engine.
     pub presence: HashMap<IncidentId, Vec<String>>,
+    /// Messages sent and not yet answered, by incident: given back to the composer if the
+    /// engine refuses one (too long, say), so that nothing typed is lost.
+    pub unsent: HashMap<IncidentId, String>,
     pub keymap: Keymap,
     pub theme: Theme,
     pub read_only: bool,
@@ -471,6 +496,7 @@ impl State {
             flash: None,
             unseen: HashSet::new(),
             presence: HashMap::new(),
+            unsent: HashMap::new(),
             keymap,
             theme,
             read_only: false,
@@ -683,6 +709,14 @@ impl State {
             Screen::Detail(detail) => Some(detail.id),
             Screen::Queue => self.selected,
             Screen::OnCall(_) | Screen::Silences(_) => None,
+        }
+    }
+
+    /// The incident whose detail is shown: what the engine is told this console looks at.
+    pub fn viewing(&self) -> Option<IncidentId> {
+        match &self.screen {
+            Screen::Detail(detail) => Some(detail.id),
+            _ => None,
         }
     }
 

@@ -74,6 +74,10 @@ roles! {
     OnCall => "on_call",
     Override => "override",
     Countdown => "countdown",
+    Bot => "bot",
+    Command => "command",
+    Finding => "finding",
+    Watching => "watching",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

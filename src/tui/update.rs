@@ -19,6 +19,7 @@ use crate::protocol::{
 };
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub enum Message {
@@ -58,6 +59,11 @@ pub enum Message {
         id: String,
         result: Result<SilenceView, ClientError>,
     },
+    /// A postmortem draft was written to a file (its path), or why not.
+    PostmortemWritten {
+        id: IncidentId,
+        result: Result<PathBuf, String>,
+    },
 }
 
 /// What the runtime must do after an update.
@@ -76,6 +82,15 @@ pub enum Effect {
     ExpireSilence(String),
     LoadTheme(String),
     LoadIntegrations,
+    /// Tell the engine which incident this console looks at now (`None`: none).
+    Viewing(Option<IncidentId>),
+    /// Fetch the incident's postmortem draft and write it to `path`; an existing file is
+    /// replaced only when `overwrite` (`:postmortem! FILE`).
+    WritePostmortem {
+        id: IncidentId,
+        path: PathBuf,
+        overwrite: bool,
+    },
     Bell,
     /// Clear and redraw everything.
     Redraw,
@@ -93,6 +108,13 @@ const REFETCH_SECONDS: i64 = 60;
 const LONGEST_SILENCE: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
 /// What an escalate-now is called in messages ("#2 escalated: …").
 const ESCALATED: &str = "escalated";
+/// What a message sent to the channel is called in answers ("#2 noted: …").
+const NOTED: &str = "noted";
+
+/// Where `:postmortem` writes without a file name: the current directory.
+pub fn postmortem_file(id: IncidentId) -> PathBuf {
+    PathBuf::from(format!("incident-{id}-postmortem.md"))
+}
 
 /// `:silence` parsed: matchers, for how long, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +184,24 @@ fn matcher_error(error: MatcherError) -> String {
 }
 
 pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
+    let viewing = state.viewing();
+    let mut effects = changes(state, message);
+    // Presence follows the screen, whatever changed it: opening a detail, going back,
+    // another screen, quitting.
+    let now_viewing = state.viewing();
+    let quitting = effects.iter().position(|effect| *effect == Effect::Quit);
+    match quitting {
+        Some(at) if viewing.is_some() || now_viewing.is_some() => {
+            effects.insert(at, Effect::Viewing(None))
+        }
+        Some(_) => {}
+        None if now_viewing != viewing => effects.push(Effect::Viewing(now_viewing)),
+        None => {}
+    }
+    effects
+}
+
+fn changes(state: &mut State, message: Message) -> Vec<Effect> {
     let mut effects = Vec::new();
     match message {
         Message::Key(event) => {
@@ -186,12 +226,15 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
         Message::Scroll(delta) => move_by(state, delta),
         Message::Intent(action) => perform(state, action, &mut effects),
         Message::Paste(text) => {
-            if let Mode::Input(_) = state.mode {
-                for character in text.chars() {
-                    let character = if character.is_control() {
-                        ' '
-                    } else {
-                        character
+            if let Mode::Input(input) = &state.mode {
+                // A message keeps the pasted lines (a log excerpt, say); one-line prompts
+                // get spaces.
+                let lines = matches!(input.purpose, Purpose::Note(_));
+                for character in text.replace("\r\n", "\n").chars() {
+                    let character = match character {
+                        '\n' if lines => '\n',
+                        character if character.is_control() => ' ',
+                        character => character,
                     };
                     if let Mode::Input(input) = state.mode.clone() {
                         edit(state, input, Key::char(character), &mut effects);
@@ -222,15 +265,39 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
         }
         Message::Acted { id, what, result } => {
             state.in_flight = state.in_flight.saturating_sub(1);
+            let unsent = if what == NOTED {
+                state.unsent.remove(&id)
+            } else {
+                None
+            };
             match result {
                 Ok(incident) => {
                     let text = acted_text(id, what, &incident);
                     apply_incident(state, incident, Vec::new(), false, &mut effects);
                     flash(state, text, false);
                 }
-                Err(error) => flash(state, format!("#{id} not {what}: {error}"), true),
+                Err(error) => {
+                    flash(state, format!("#{id} not {what}: {error}"), true);
+                    // A refused message goes back into the composer to be shortened or
+                    // fixed, unless something else is being typed now.
+                    if let (Some(text), Mode::Normal) = (unsent, &state.mode) {
+                        state.mode = Mode::Input(Input::new(Purpose::Note(id), &text));
+                    }
+                }
             }
         }
+        Message::PostmortemWritten { id, result } => match result {
+            Ok(path) => flash(
+                state,
+                format!("postmortem draft of #{id} written to {}", path.display()),
+                false,
+            ),
+            Err(error) => flash(
+                state,
+                format!("postmortem of #{id} not written: {error}"),
+                true,
+            ),
+        },
         Message::DetailLoaded { id, result } => {
             if let Screen::Detail(detail) = &mut state.screen {
                 if detail.id == id {
@@ -494,6 +561,14 @@ fn edit(state: &mut State, mut input: Input, key: Key, effects: &mut Vec<Effect>
             .map_or(text.len(), |(index, _)| index)
     };
     let mut changed = false;
+    let composing = matches!(input.purpose, Purpose::Note(_));
+    if composing && state.keymap.action(&key) == Some(Action::NewLine) {
+        let at = byte(&input.text, input.cursor);
+        input.text.insert(at, '\n');
+        input.cursor += 1;
+        state.mode = Mode::Input(input);
+        return;
+    }
     match (key.code, key.ctrl, key.alt) {
         (Code::Enter, _, _) => {
             state.mode = Mode::Normal;
@@ -507,7 +582,7 @@ fn edit(state: &mut State, mut input: Input, key: Key, effects: &mut Vec<Effect>
                 state.set_filter(&before);
             } else if let Purpose::Note(id) = input.purpose {
                 if !input.text.trim().is_empty() {
-                    flash(state, format!("note on #{id} discarded"), false);
+                    flash(state, format!("message to #{id} discarded"), false);
                 }
             }
             return;
@@ -578,17 +653,9 @@ fn submit(state: &mut State, input: Input, effects: &mut Vec<Effect>) {
         Purpose::Command => command(state, &text, effects),
         Purpose::Note(id) => {
             if text.is_empty() {
-                flash(state, format!("empty note on #{id} not sent"), false);
+                flash(state, format!("empty message to #{id} not sent"), false);
             } else {
-                send(
-                    state,
-                    id,
-                    domain::Action::Note {
-                        text: input.text.trim().to_string(),
-                    },
-                    "noted",
-                    effects,
-                );
+                send_message(state, id, message_text(&input.text), effects);
             }
         }
         Purpose::Snooze(id) => match parse_duration(&text) {
@@ -632,6 +699,22 @@ fn submit(state: &mut State, input: Input, effects: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+/// A message as it is stored: blank lines and trailing blanks around it dropped, the
+/// indentation of its first line and everything inside kept as typed.
+fn message_text(text: &str) -> String {
+    let start = text
+        .char_indices()
+        .find(|(_, character)| !character.is_whitespace())
+        .map_or(text.len(), |(index, _)| index);
+    let line_start = text[..start].rfind('\n').map_or(0, |index| index + 1);
+    text[line_start..].trim_end().to_string()
+}
+
+fn send_message(state: &mut State, id: IncidentId, text: String, effects: &mut Vec<Effect>) {
+    state.unsent.insert(id, text.clone());
+    send(state, id, domain::Action::Note { text }, NOTED, effects);
 }
 
 fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
@@ -855,6 +938,9 @@ fn perform(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 false,
             ),
         },
+        // Only meaningful while writing a message, where `edit` handles it.
+        Action::NewLine => {}
+        Action::Postmortem => command(state, "postmortem", effects),
         Action::Redraw => effects.push(Effect::Redraw),
         Action::Suspend => effects.push(Effect::Suspend),
         Action::Quit => effects.push(Effect::Quit),
@@ -982,15 +1068,9 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
             return;
         };
         match action {
-            Action::Annotate if !after_id.is_empty() => send(
-                state,
-                id,
-                domain::Action::Note {
-                    text: after_id.to_string(),
-                },
-                "noted",
-                effects,
-            ),
+            Action::Annotate if !after_id.is_empty() => {
+                send_message(state, id, after_id.to_string(), effects)
+            }
             Action::Snooze if !after_id.is_empty() => {
                 submit(state, Input::new(Purpose::Snooze(id), after_id), effects)
             }
@@ -1003,6 +1083,25 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
         return;
     }
     match word {
+        "postmortem" | "postmortem!" => {
+            state.settle();
+            match state.target() {
+                Some(id) => effects.push(Effect::WritePostmortem {
+                    id,
+                    path: if rest.is_empty() {
+                        postmortem_file(id)
+                    } else {
+                        PathBuf::from(rest)
+                    },
+                    overwrite: word == "postmortem!",
+                }),
+                None => flash(
+                    state,
+                    "postmortem of which incident? open one first".to_string(),
+                    true,
+                ),
+            }
+        }
         "q" | "quit" | "exit" | "q!" => effects.push(Effect::Quit),
         "filter" => state.set_filter(rest),
         "sort" => match Sort::from_name(rest) {
@@ -1066,8 +1165,18 @@ fn command(state: &mut State, line: &str, effects: &mut Vec<Effect>) {
             None => {
                 let mut names: Vec<&str> = Action::ALL.iter().map(|action| action.name()).collect();
                 names.extend([
-                    "ack", "note", "quit", "filter", "sort", "tab", "theme", "bell", "mouse",
-                    "open", "expire",
+                    "ack",
+                    "note",
+                    "quit",
+                    "filter",
+                    "sort",
+                    "tab",
+                    "theme",
+                    "bell",
+                    "mouse",
+                    "open",
+                    "expire",
+                    "postmortem!",
                 ]);
                 let hint = closest(name, names)
                     .map_or(String::new(), |close| format!(" (did you mean {close}?)"));

@@ -4,7 +4,7 @@
 use crate::client::Link;
 use crate::domain::Severity;
 use crate::tui::action::Action;
-use crate::tui::state::{Mode, Screen, State, Subject, Tab};
+use crate::tui::state::{Input, Mode, Purpose, Screen, State, Subject, Tab};
 use crate::tui::text::{countdown, sanitize};
 use crate::tui::theme::Role;
 use ratatui::buffer::Buffer;
@@ -234,13 +234,7 @@ pub fn hint_line(state: &State) -> Line<'static> {
 pub fn bottom(state: &State, area: Rect, buffer: &mut Buffer) {
     let theme = &state.theme;
     match &state.mode {
-        Mode::Input(input) => {
-            let line = Line::from(vec![
-                Span::styled(input.prompt(), theme.style(Role::Prompt)),
-                Span::raw(sanitize(&input.text).into_owned()),
-            ]);
-            line.render(area, buffer);
-        }
+        Mode::Input(input) => composer(state, input, area, buffer),
         Mode::Confirm { action, subject } => {
             let what = match subject {
                 Subject::Incident(id) => {
@@ -287,5 +281,60 @@ pub fn bottom(state: &State, area: Rect, buffer: &mut Buffer) {
             }
             None => hint_line(state).render(area, buffer),
         },
+    }
+}
+
+/// The first line of a message shown in `rows` rows: the cursor's line stays in view.
+pub fn composer_first_line(input: &Input, rows: usize) -> usize {
+    let (line, _) = input.cursor_line();
+    line.saturating_sub(rows.max(1) - 1)
+}
+
+/// An open prompt: one line, or for a message its lines as typed (each drawn harmlessly),
+/// with the keys that send, break the line and cancel on the right when there is room.
+fn composer(state: &State, input: &Input, area: Rect, buffer: &mut Buffer) {
+    let theme = &state.theme;
+    let prompt = input.prompt();
+    let indent = " ".repeat(unicode_width::UnicodeWidthStr::width(prompt.as_str()));
+    let rows = area.height as usize;
+    let first = composer_first_line(input, rows);
+    for (row, (index, text)) in input
+        .text
+        .split('\n')
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .enumerate()
+    {
+        let lead = if index == 0 {
+            Span::styled(prompt.clone(), theme.style(Role::Prompt))
+        } else {
+            Span::raw(indent.clone())
+        };
+        let line = Line::from(vec![lead, Span::raw(sanitize(text).into_owned())]);
+        let line_area = Rect {
+            y: area.y + row as u16,
+            height: 1,
+            ..area
+        };
+        let width = line.width();
+        line.render(line_area, buffer);
+        if row == 0 && matches!(input.purpose, Purpose::Note(_)) {
+            let new_line = state
+                .keymap
+                .keys(Action::NewLine)
+                .first()
+                .map_or(String::new(), |key| format!(" · {key} new line"));
+            let hint = format!("enter sends{new_line} · esc cancels ");
+            let hint_width = unicode_width::UnicodeWidthStr::width(hint.as_str());
+            if width + hint_width + 2 <= area.width as usize {
+                buffer.set_string(
+                    area.x + area.width - hint_width as u16,
+                    line_area.y,
+                    hint,
+                    theme.style(Role::Hint),
+                );
+            }
+        }
     }
 }

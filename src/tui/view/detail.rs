@@ -26,9 +26,7 @@ pub fn render(state: &State, detail: &DetailView, area: Rect, buffer: &mut Buffe
 /// the rows shown).
 pub fn last_scroll(state: &State, detail: &DetailView) -> usize {
     let width = (state.width as usize).max(1);
-    let height = state
-        .height
-        .saturating_sub(1 + crate::tui::state::QUEUE_BOTTOM) as usize;
+    let height = super::body_rows(state);
     let rows: usize = lines(state, detail)
         .iter()
         .map(|line| line.width().div_ceil(width).max(1))
@@ -74,7 +72,7 @@ pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
             theme.style(Role::Title),
         ),
     ]));
-    lines.push(Line::raw(""));
+    lines.push(watching(state, detail.id));
     let mut status = vec![
         field(" status", state),
         Span::styled(
@@ -171,29 +169,141 @@ pub fn lines(state: &State, detail: &DetailView) -> Vec<Line<'static>> {
         theme.style(Role::Header),
     ));
     for entry in &loaded.timeline {
-        let actor = match &entry.actor {
-            Actor::User(name) => sanitize(name).into_owned(),
-            other => sanitize(&other.to_string()).into_owned(),
-        };
-        let (text, style) = match &entry.kind {
-            TimelineKind::Note { text } => {
-                (format!("note: {}", sanitize(text)), theme.style(Role::Note))
-            }
-            _ => (
-                sanitize(&entry.description).into_owned(),
-                ratatui::style::Style::default(),
-            ),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {} ", clock(entry.at, now)), muted),
-            Span::styled(
-                format!("{:<20} ", crate::tui::text::sanitize(&actor)),
-                theme.style(Role::Label),
-            ),
-            Span::styled(text, style),
-        ]));
+        lines.extend(timeline_entry(state, entry));
     }
     lines
+}
+
+/// Who else has this incident open now, from the engine's presence; this console is
+/// "you" (it is looking, whether or not the engine has said so yet).
+fn watching(state: &State, id: crate::domain::IncidentId) -> Line<'static> {
+    let mut names = vec!["you".to_string()];
+    let own = &state.endpoint.user;
+    if let Some(viewers) = state.presence.get(&id) {
+        names.extend(
+            viewers
+                .iter()
+                .filter(|viewer| *viewer != own)
+                .map(|viewer| sanitize(viewer).into_owned()),
+        );
+    }
+    Line::from(vec![
+        field(" watching", state),
+        Span::styled(names.join(", "), state.theme.style(Role::Watching)),
+    ])
+}
+
+/// Width of the time and author columns before a message's text.
+const AUTHOR_WIDTH: usize = 20;
+
+/// One timeline entry as the channel shows it: people's messages as `author › text` with
+/// every line kept, a `/command` as a command to the bot, the bot's answers by `klaxon`,
+/// finding tags marked, and the system's entries as one line. Everything is sanitized
+/// line by line, so no message can drive the terminal.
+fn timeline_entry(state: &State, entry: &TimelineView) -> Vec<Line<'static>> {
+    let theme = &state.theme;
+    let muted = theme.style(Role::Muted);
+    let time = Span::styled(format!(" {} ", clock(entry.at, state.now)), muted);
+    let author = |name: String, role: Role| {
+        Span::styled(format!("{name:<AUTHOR_WIDTH$} "), theme.style(role))
+    };
+    let actor = match &entry.actor {
+        Actor::User(name) => sanitize(name).into_owned(),
+        other => sanitize(&other.to_string()).into_owned(),
+    };
+    let (who, marker, text, style) = match &entry.kind {
+        TimelineKind::Note { text } => {
+            let command = is_bot_command(text);
+            let (marker, role) = if command {
+                ("» ", Role::Command)
+            } else {
+                ("› ", Role::Note)
+            };
+            (
+                author(actor, Role::Label),
+                marker,
+                text.as_str(),
+                theme.style(role),
+            )
+        }
+        TimelineKind::BotReply { text, .. } => (
+            author("klaxon".to_string(), Role::Bot),
+            "› ",
+            text.as_str(),
+            theme
+                .style(Role::Bot)
+                .remove_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        _ => {
+            return vec![Line::from(vec![
+                time,
+                author(actor, Role::Label),
+                Span::raw(sanitize(&entry.description).into_owned()),
+            ])]
+        }
+    };
+    let indent = " ".repeat(1 + 9 + AUTHOR_WIDTH + 1 + marker.chars().count());
+    let mut lines = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let mut spans = if index == 0 {
+            vec![time.clone(), who.clone(), Span::styled(marker, muted)]
+        } else {
+            // Continuation lines line up under the first, so a message reads as one.
+            vec![Span::raw(indent.clone())]
+        };
+        spans.extend(with_findings(state, &line.replace('\t', "    "), style));
+        lines.push(Line::from(spans));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(vec![time, who, Span::styled(marker, muted)]));
+    }
+    lines
+}
+
+/// A message the bot answers: `/status`, not `//status` (an escaped slash).
+fn is_bot_command(text: &str) -> bool {
+    let trimmed = text.trim_start();
+    trimmed.starts_with('/') && !trimmed.starts_with("//")
+}
+
+/// One line of a message with its finding tags (`#cause`…, as the domain reads them) in
+/// the finding style, which themes make bold and reverse rather than only a colour.
+fn with_findings(state: &State, line: &str, style: ratatui::style::Style) -> Vec<Span<'static>> {
+    let tags = crate::domain::findings::finding_tags(line);
+    let mut spans = Vec::new();
+    let mut rest = line;
+    let lower = line.to_lowercase();
+    let mut offset = 0;
+    if !tags.is_empty() && lower.len() == line.len() {
+        while let Some(found) = lower[offset..].find('#') {
+            let start = offset + found;
+            let tag = tags.iter().find(|tag| {
+                let end = start + tag.hashtag().len();
+                lower[start..].starts_with(tag.hashtag())
+                    && !lower[..start].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    && !lower[end..]
+                        .starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
+            });
+            let Some(tag) = tag else {
+                offset = start + 1;
+                continue;
+            };
+            let end = start + tag.hashtag().len();
+            let consumed = line.len() - rest.len();
+            spans.push(Span::styled(
+                sanitize(&line[consumed..start]).into_owned(),
+                style,
+            ));
+            spans.push(Span::styled(
+                line[start..end].to_string(),
+                state.theme.style(Role::Finding),
+            ));
+            rest = &line[end..];
+            offset = end;
+        }
+    }
+    spans.push(Span::styled(sanitize(rest).into_owned(), style));
+    spans
 }
 
 /// The escalation rows: which policy and why, the level reached, and what happens next,

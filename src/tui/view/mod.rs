@@ -39,20 +39,21 @@ pub fn render(state: &State, area: Rect, buffer: &mut Buffer) {
         return;
     }
     buffer.set_style(area, state.theme.style(super::theme::Role::Base));
+    let extra = composer_extra(state, area.height);
     let top = Rect { height: 1, ..area };
     let body = Rect {
         y: area.y + 1,
-        height: area.height - 1 - QUEUE_BOTTOM,
+        height: area.height - 1 - QUEUE_BOTTOM - extra,
         ..area
     };
     let status = Rect {
-        y: area.y + area.height - 2,
+        y: area.y + area.height - 2 - extra,
         height: 1,
         ..area
     };
     let bottom = Rect {
-        y: area.y + area.height - 1,
-        height: 1,
+        y: area.y + area.height - 1 - extra,
+        height: 1 + extra,
         ..area
     };
     chrome::tabs(state, top, buffer);
@@ -69,15 +70,37 @@ pub fn render(state: &State, area: Rect, buffer: &mut Buffer) {
     }
 }
 
+/// Rows a message being written takes beyond the one line every prompt has, leaving the
+/// content at least one row.
+fn composer_extra(state: &State, height: u16) -> u16 {
+    let Mode::Input(input) = &state.mode else {
+        return 0;
+    };
+    let room = height.saturating_sub(QUEUE_TOP + QUEUE_BOTTOM + 1);
+    (input.rows().saturating_sub(1) as u16).min(room)
+}
+
+/// Rows the content (queue, detail, …) has at the state's screen size.
+pub fn body_rows(state: &State) -> usize {
+    state
+        .height
+        .saturating_sub(1 + QUEUE_BOTTOM + composer_extra(state, state.height)) as usize
+}
+
 fn cursor(state: &State, area: Rect) -> Option<Position> {
     let Mode::Input(input) = &state.mode else {
         return None;
     };
     use unicode_width::UnicodeWidthStr;
-    let before: String = input.text.chars().take(input.cursor).collect();
+    let extra = composer_extra(state, area.height);
+    let (line, column) = input.cursor_line();
+    let first = chrome::composer_first_line(input, extra as usize + 1);
+    let text_line = input.text.split('\n').nth(line).unwrap_or_default();
+    let before: String = text_line.chars().take(column).collect();
     let column = input.prompt().width() + super::text::sanitize(&before).width();
+    let row = (line - first.min(line)) as u16;
     Some(Position {
         x: area.x + (column as u16).min(area.width.saturating_sub(1)),
-        y: area.y + area.height.saturating_sub(1),
+        y: area.y + area.height.saturating_sub(1) - extra + row.min(extra),
     })
 }

@@ -31,9 +31,7 @@ pub fn last_scroll(state: &State) -> usize {
         return 0;
     };
     let width = (state.width as usize).max(1);
-    let height = state
-        .height
-        .saturating_sub(1 + crate::tui::state::QUEUE_BOTTOM) as usize;
+    let height = super::body_rows(state);
     let rows: usize = lines(state, oncall)
         .iter()
         .map(|line| line.width().div_ceil(width).max(1))
