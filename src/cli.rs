@@ -84,6 +84,11 @@ pub enum Request {
         id: IncidentId,
         file: Option<std::path::PathBuf>,
     },
+    Search {
+        text: String,
+        limit: usize,
+        output: Output,
+    },
 }
 
 impl Request {
@@ -337,6 +342,24 @@ pub fn run_remote(remote: &Remote, request: Request) -> Result<(), String> {
                 Ok(())
             }
             Request::Paging(request) => paging::run(&client, request).await,
+            Request::Search {
+                text,
+                limit,
+                output,
+            } => {
+                let hits = client
+                    .search(&text, limit)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                match output {
+                    Output::Json => println!(
+                        "{}",
+                        serde_json::to_string_pretty(&hits).expect("hits serialise")
+                    ),
+                    Output::Table => print!("{}", search_table(&hits)),
+                }
+                Ok(())
+            }
             Request::Postmortem { id, file } => {
                 let draft = client
                     .postmortem(id)
@@ -354,6 +377,41 @@ pub fn run_remote(remote: &Remote, request: Request) -> Result<(), String> {
             }
         }
     })
+}
+
+/// One line per hit: the incident, and for a message its author and the matching passage.
+pub fn search_table(hits: &[crate::search::SearchHit]) -> String {
+    if hits.is_empty() {
+        return "nothing found\n".to_string();
+    }
+    let mut text = String::new();
+    for hit in hits {
+        let what = match (&hit.message, &hit.snippet) {
+            (Some(message), Some(snippet)) => format!(
+                "{} {}: {}",
+                message.at.format("%Y-%m-%d %H:%M"),
+                message.author,
+                snippet.marked("*", "*")
+            ),
+            (None, Some(snippet)) => snippet.marked("*", "*"),
+            _ => String::new(),
+        };
+        let line = format!(
+            "#{:<6} {:<4} {:<12} {}{}",
+            hit.incident,
+            hit.severity.label(),
+            hit.status.as_str(),
+            hit.title,
+            if what.is_empty() {
+                String::new()
+            } else {
+                format!("\n         {what}")
+            }
+        );
+        text.push_str(&crate::tui::text::sanitize(&line));
+        text.push('\n');
+    }
+    text
 }
 
 fn send_body(arguments: &SendArgs) -> Result<Value, String> {

@@ -114,6 +114,17 @@ enum Verb {
     Snooze { id: u64, duration: String },
     /// Assign an incident to someone
     Reassign { id: u64, user: String },
+    /// Search incidents and messages, open and resolved: words, "phrases", -exclusions and
+    /// filters such as service:NAME sev:>=error status:resolved author:alice after:2026-01-01
+    Search {
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        #[arg(long, default_value = "20")]
+        limit: usize,
+        /// table (default) or json
+        #[arg(long, default_value = "table")]
+        output: cli::Output,
+    },
     /// Write a blameless postmortem draft (Markdown) of an incident
     Postmortem {
         id: u64,
@@ -202,6 +213,18 @@ fn main() -> ExitCode {
                 id,
                 action: "snooze",
                 body: serde_json::json!({"duration": duration}),
+            },
+        ),
+        Some(Verb::Search {
+            query,
+            limit,
+            output,
+        }) => cli::run_remote(
+            &remote,
+            cli::Request::Search {
+                text: query.join(" "),
+                limit,
+                output,
             },
         ),
         Some(Verb::Postmortem { id, file }) => {

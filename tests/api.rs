@@ -521,3 +521,116 @@ async fn a_postmortem_draft_is_written_from_the_timeline() {
     );
     server.stop().await;
 }
+
+/// Polls a GET until `ready` holds, with a deadline: indexing runs beside the engine and
+/// makes changes searchable within about a second.
+async fn eventually(server: &Server, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, body) = server.get(path, VIEWER).await;
+        if status == 200 && ready(&body) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{path}: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn history_is_searched_and_the_bot_remembers_how_it_was_fixed() {
+    let server = Server::start().await;
+    server
+        .post_alert(&json!({"summary": "pgbouncer connection pool exhausted", "severity": "critical", "service": "payments", "dedup_key": "pool"}))
+        .await;
+    server
+        .act(
+            1,
+            "notes",
+            json!({"text": "restarted pgbouncer with a bigger pool #action"}),
+            RESPONDER,
+        )
+        .await;
+    server.act(1, "resolve", json!({}), RESPONDER).await;
+
+    let hits = eventually(&server, "/v1/search?q=%22bigger%20pool%22", |hits| {
+        hits.as_array().is_some_and(|hits| !hits.is_empty())
+    })
+    .await;
+    assert_eq!(hits[0]["kind"], "message", "{hits}");
+    assert_eq!(hits[0]["incident"], 1);
+    assert_eq!(hits[0]["message"]["author"], "alice");
+    let (_, filtered) = server
+        .get("/v1/search?q=pgbouncer%20service:checkout", VIEWER)
+        .await;
+    assert_eq!(filtered, json!([]), "no checkout incident mentions it");
+    let (status, bad) = server.get("/v1/search?q=%22unclosed", VIEWER).await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unclosed quote"),
+        "{bad}"
+    );
+    let (status, _) = server.get("/v1/search", VIEWER).await;
+    assert_eq!(status, 400);
+
+    // The same trouble again: the bot says it was seen before, and how it was fixed.
+    server
+        .post_alert(&json!({"summary": "pgbouncer connection pool exhausted", "severity": "critical", "service": "payments", "dedup_key": "pool"}))
+        .await;
+    let detail = eventually(&server, "/v1/incidents/2", |detail| {
+        detail["timeline"]
+            .as_array()
+            .is_some_and(|entries| entries.iter().any(|entry| entry["kind"] == "bot_reply"))
+    })
+    .await;
+    let said = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["kind"] == "bot_reply")
+        .unwrap()["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(said.starts_with("seen before: #1"), "{said}");
+    assert!(
+        said.contains("by alice: restarted pgbouncer with a bigger pool"),
+        "{said}"
+    );
+
+    // And asked in the channel.
+    server
+        .act(
+            2,
+            "notes",
+            json!({"text": "/search bigger pool"}),
+            RESPONDER,
+        )
+        .await;
+    let detail = eventually(&server, "/v1/incidents/2", |detail| {
+        detail["timeline"].as_array().is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|entry| entry["kind"] == "bot_reply" && entry["command"] == "search")
+        })
+    })
+    .await;
+    let answer = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["command"] == "search")
+        .unwrap()["description"]
+        .clone();
+    let answer = answer.as_str().unwrap();
+    assert!(answer.starts_with("found: #1 "), "{answer}");
+    assert!(
+        answer.contains("#1 alice wrote: restarted pgbouncer with a bigger pool"),
+        "{answer}"
+    );
+    let (_, similar) = server.get("/v1/incidents/2/similar", VIEWER).await;
+    assert_eq!(similar[0]["incident"], 1, "{similar}");
+    server.stop().await;
+}

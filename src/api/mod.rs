@@ -107,6 +107,8 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/v1/incidents/{id}", get(rest::incident_detail))
         .route("/v1/incidents/{id}/{action}", post(rest::incident_action))
         .route("/v1/incidents/{id}/postmortem", get(rest::postmortem))
+        .route("/v1/incidents/{id}/similar", get(rest::similar))
+        .route("/v1/search", get(rest::search))
         .route("/v1/stream", get(stream::websocket))
         .route("/v1/oncall", get(paging::oncall))
         .route(
@@ -165,6 +167,8 @@ pub enum LaunchError {
     Listen(#[from] std::io::Error),
     #[error("cannot set up notifications: {0}")]
     Notify(String),
+    #[error("cannot open the search index: {0}")]
+    Search(String),
 }
 
 /// A running engine and server.
@@ -196,17 +200,36 @@ pub async fn launch(
     let store = tokio::task::spawn_blocking(move || SledStore::open(&dir))
         .await
         .map_err(|error| std::io::Error::other(error.to_string()))??;
-    launch_with_store(config, listener, clock, Arc::new(store)).await
+    let dir = config.server.data_dir.join("search");
+    let search = tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&dir))
+        .await
+        .map_err(|error| std::io::Error::other(error.to_string()))?
+        .map_err(|error| LaunchError::Search(error.to_string()))?;
+    start_serving(config, listener, clock, Arc::new(store), Arc::new(search)).await
 }
 
+/// Serves on a store of the caller's (tests use the memory store), with an index in memory.
 pub async fn launch_with_store(
     config: &Config,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
     store: Arc<dyn Store>,
 ) -> Result<Running, LaunchError> {
+    let search = crate::search::SearchIndex::in_memory()
+        .map_err(|error| LaunchError::Search(error.to_string()))?;
+    start_serving(config, listener, clock, store, Arc::new(search)).await
+}
+
+async fn start_serving(
+    config: &Config,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+    search: Arc<crate::search::SearchIndex>,
+) -> Result<Running, LaunchError> {
     let metrics = Arc::new(Metrics::new());
     let options = EngineOptions {
+        search: Some(search),
         replay_window: config.server.replay_window,
         paging: paging_options(config)?,
         max_message_bytes: config.server.max_message_bytes,

@@ -355,6 +355,88 @@ pub async fn list_integrations(
     Ok(Json(views).into_response())
 }
 
+/// `GET /v1/search?q=TEXT&limit=N&offset=N`: incidents and messages, best first.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    state
+        .users
+        .authenticate(&headers, &uri)?
+        .require(Role::Viewer)?;
+    let mut text = None;
+    let mut limit = 20;
+    let mut offset = 0;
+    for (name, value) in query_pairs(&uri) {
+        match name.as_str() {
+            "q" => text = Some(value),
+            "limit" => limit = bounded(&value, "limit", 1, 500)?,
+            "offset" => offset = bounded(&value, "offset", 0, 10_000)?,
+            "token" => {}
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter {other:?}: expected q, limit or offset"),
+                )
+                .with_field(other))
+            }
+        }
+    }
+    let text = text.filter(|text| !text.trim().is_empty()).ok_or_else(|| {
+        ApiError::bad_request("missing_field", "q is required: what to look for").with_field("q")
+    })?;
+    let hits = state
+        .engine
+        .search(&text, limit, offset)
+        .await
+        .map_err(|error| ApiError::from(error).with_field("q"))?;
+    Ok(Json(hits).into_response())
+}
+
+/// `GET /v1/incidents/{id}/similar?limit=N`: past resolved incidents like this one.
+pub async fn similar(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    state
+        .users
+        .authenticate(&headers, &uri)?
+        .require(Role::Viewer)?;
+    let id = parse_id(&id)?;
+    let mut limit = 5;
+    for (name, value) in query_pairs(&uri) {
+        match name.as_str() {
+            "limit" => limit = bounded(&value, "limit", 1, 50)?,
+            "token" => {}
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter {other:?}: expected limit"),
+                )
+                .with_field(other))
+            }
+        }
+    }
+    Ok(Json(state.engine.similar(id, limit).await?).into_response())
+}
+
+fn bounded(value: &str, name: &str, low: usize, high: usize) -> Result<usize, ApiError> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|number| (low..=high).contains(number))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_value",
+                format!("{name} must be a whole number from {low} to {high}"),
+            )
+            .with_field(name)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

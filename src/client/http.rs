@@ -122,6 +122,17 @@ impl RestClient {
         self.send(self.http.post(&url).json(&body), &url).await
     }
 
+    /// Incidents and messages matching a query, best first.
+    pub async fn search(
+        &self,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::search::SearchHit>, ClientError> {
+        let url = format!("{}/v1/search", self.base);
+        let query = [("q", text.to_string()), ("limit", limit.to_string())];
+        self.send(self.http.get(&url).query(&query), &url).await
+    }
+
     /// The Markdown postmortem draft of an incident.
     pub async fn postmortem(&self, id: IncidentId) -> Result<String, ClientError> {
         let url = format!("{}/v1/incidents/{id}/postmortem", self.base);

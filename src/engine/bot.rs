@@ -100,9 +100,43 @@ impl Engine {
                         .unwrap_or_else(|refusal| refusal),
                 )
             }
-            BotCommand::Search(_) | BotCommand::Similar => {
-                Some("search is not available on this engine yet".to_string())
+            BotCommand::Search(text) => self.ask(id, super::search::Question::Search(text)),
+            BotCommand::Similar => self.ask(id, super::search::Question::Similar),
+        }
+    }
+
+    /// Hands a question to search, off the engine task; the answer is posted when it comes.
+    fn ask(&self, id: IncidentId, question: super::search::Question) -> Option<String> {
+        let Some(search) = &self.search else {
+            return Some("search is not enabled on this engine".to_string());
+        };
+        let incident = self.book.get(id)?;
+        super::search::answer(search, incident, question, self.outcomes.clone());
+        None
+    }
+
+    /// Posts an answer that was computed elsewhere (search) into the incident's channel.
+    pub(super) fn post_answer(
+        &mut self,
+        round: &mut Round,
+        id: IncidentId,
+        command: String,
+        text: String,
+        now: DateTime<Utc>,
+    ) {
+        if !self.book.contains(id) {
+            match self.store.incident(id) {
+                Ok(Some(stored)) => self.book.insert(stored),
+                _ => return,
             }
+        }
+        let before = self.book.get(id).cloned();
+        round.remember(id, before.as_ref());
+        let entry = self.book.modify(id, |incident| {
+            incident.record_entry(now, Actor::System, TimelineKind::BotReply { command, text })
+        });
+        if let Some(entry) = entry {
+            self.push_change(round, id, vec![entry]);
         }
     }
 

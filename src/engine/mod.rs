@@ -7,6 +7,7 @@ mod bot;
 pub mod clock;
 pub mod metrics;
 mod paging;
+mod search;
 
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use metrics::Metrics;
@@ -217,6 +218,12 @@ enum Command {
         integration: String,
         reply: Reply<ExplainView>,
     },
+    /// The bot's answer computed off the engine task (search, similar incidents).
+    BotAnswer {
+        incident: IncidentId,
+        command: String,
+        text: String,
+    },
     /// What came of one notification attempt (from a send task, not from a handle).
     Outcome {
         job: JobId,
@@ -234,6 +241,7 @@ enum Command {
 #[derive(Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
+    index: Option<Arc<crate::search::SearchIndex>>,
     connections: Arc<std::sync::atomic::AtomicU64>,
     store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
@@ -241,6 +249,8 @@ pub struct EngineHandle {
 }
 
 pub struct EngineOptions {
+    /// The full-text index of history, fed after each commit; `None`: no search.
+    pub search: Option<Arc<crate::search::SearchIndex>>,
     pub replay_window: Duration,
     pub paging: PagingOptions,
     /// Longest chat message or note, in bytes.
@@ -250,6 +260,7 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
+            search: None,
             replay_window: Duration::from_secs(600),
             paging: PagingOptions::default(),
             max_message_bytes: crate::config::DEFAULT_MAX_MESSAGE_BYTES,
@@ -304,6 +315,10 @@ pub fn start(
     );
     metrics.outbox_pending.set(paging.pending_jobs() as i64);
     let (outcomes, outcome_receiver) = mpsc::unbounded_channel();
+    let index_for_handle = options.search.clone();
+    let search = options
+        .search
+        .map(|index| search::start(index, store.clone(), outcomes.clone()));
     let engine = Engine {
         book,
         store: store.clone(),
@@ -322,11 +337,13 @@ pub fn start(
         hold_until: None,
         max_message_bytes: options.max_message_bytes,
         viewers: HashMap::new(),
+        search,
     };
     let task = tokio::spawn(engine.run(receiver, outcome_receiver));
     Ok((
         EngineHandle {
             commands,
+            index: index_for_handle,
             connections: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             store,
             metrics,
@@ -406,6 +423,47 @@ impl EngineHandle {
             .await
             .map_err(|error| EngineError::Unavailable(error.to_string()))??;
         Ok(found.iter().map(IncidentView::from).collect())
+    }
+
+    /// Searches incident history (see `crate::search` for the query language). A mistake in
+    /// the query is `Invalid` with the explanation.
+    pub async fn search(
+        &self,
+        text: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<crate::search::SearchHit>, EngineError> {
+        let index = self.search_index()?;
+        let query = crate::search::SearchQuery::parse(text)
+            .map_err(|error| EngineError::Invalid(error.to_string()))?
+            .with_limit(limit)
+            .with_offset(offset);
+        tokio::task::spawn_blocking(move || index.search(&query))
+            .await
+            .map_err(|error| EngineError::Unavailable(error.to_string()))?
+            .map_err(search_error)
+    }
+
+    /// Past resolved incidents like this one, and how they were resolved.
+    pub async fn similar(
+        &self,
+        id: IncidentId,
+        limit: usize,
+    ) -> Result<Vec<crate::search::SimilarHit>, EngineError> {
+        let index = self.search_index()?;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let incident = store.incident(id)?.ok_or(EngineError::NotFound(id))?;
+            index.similar(&incident, limit).map_err(search_error)
+        })
+        .await
+        .map_err(|error| EngineError::Unavailable(error.to_string()))?
+    }
+
+    fn search_index(&self) -> Result<Arc<crate::search::SearchIndex>, EngineError> {
+        self.index
+            .clone()
+            .ok_or_else(|| EngineError::Conflict("search is not enabled on this engine".into()))
     }
 
     /// A blameless postmortem draft in Markdown and the facts behind it, from the stored
@@ -564,6 +622,13 @@ impl EngineHandle {
     }
 }
 
+fn search_error(error: crate::search::SearchError) -> EngineError {
+    match error {
+        crate::search::SearchError::Query(error) => EngineError::Invalid(error.to_string()),
+        other => EngineError::Unavailable(other.to_string()),
+    }
+}
+
 fn alert_view(record: &AlertRecord) -> AlertView {
     AlertView {
         key: record.key.clone(),
@@ -600,6 +665,16 @@ struct Engine {
     max_message_bytes: usize,
     /// Which incident each connected client's user is looking at.
     viewers: HashMap<u64, (String, IncidentId)>,
+    search: Option<Search>,
+}
+
+/// The engine's side of search: where committed changes go to be indexed, and the bot's
+/// questions answered off the engine task.
+struct Search {
+    index: Arc<crate::search::SearchIndex>,
+    feed: mpsc::UnboundedSender<Vec<StoredChange>>,
+    /// New incidents waiting for "seen before" suggestions; full: skipped, not queued.
+    suggestions: mpsc::Sender<Incident>,
 }
 
 /// A write's answer, held until its batch is durable.
@@ -799,6 +874,11 @@ impl Engine {
                     round.answers.push(Pending::Act(reply, Box::new(result)));
                 }
                 Command::Outcome { job, attempt } => self.settle(&mut round, job, attempt, now),
+                Command::BotAnswer {
+                    incident,
+                    command,
+                    text,
+                } => self.post_answer(&mut round, incident, command, text, now),
                 Command::AddOverride {
                     schedule,
                     user,
@@ -1169,11 +1249,11 @@ impl Engine {
         let lapsed = self.lapsed_replays(&round);
         let batch = self.batch_for(&mut round, &lapsed);
         let outcome = if batch.is_empty() {
-            Ok(())
+            Ok(batch)
         } else {
             let store = self.store.clone();
             let started = Instant::now();
-            let result = tokio::task::spawn_blocking(move || store.commit(&batch))
+            let result = tokio::task::spawn_blocking(move || store.commit(&batch).map(|()| batch))
                 .await
                 .unwrap_or_else(|error| Err(StoreError::Io(error.to_string())));
             self.metrics
@@ -1182,7 +1262,16 @@ impl Engine {
             result
         };
         match outcome {
-            Ok(()) => {
+            Ok(batch) => {
+                if let Some(search) = &self.search {
+                    for change in round.changes.iter().filter(|change| change.opened) {
+                        // Suggestions are a courtesy: under a flood, skip rather than queue.
+                        let _ = search.suggestions.try_send(change.incident.clone());
+                    }
+                    if !batch.changes.is_empty() {
+                        let _ = search.feed.send(batch.changes);
+                    }
+                }
                 self.count_open(&round);
                 for digest in &lapsed {
                     self.replays.remove(digest);
@@ -1414,6 +1503,7 @@ impl Engine {
             }
             Command::Ingest { .. }
             | Command::Act { .. }
+            | Command::BotAnswer { .. }
             | Command::Outcome { .. }
             | Command::AddOverride { .. }
             | Command::RemoveOverride { .. }
