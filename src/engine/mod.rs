@@ -675,6 +675,9 @@ struct Search {
     feed: mpsc::UnboundedSender<Vec<StoredChange>>,
     /// New incidents waiting for "seen before" suggestions; full: skipped, not queued.
     suggestions: mpsc::Sender<Incident>,
+    /// The indexer and the suggester, awaited when the engine stops so the index is closed
+    /// (and its lock released) before the engine counts as stopped.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// A write's answer, held until its batch is durable.
@@ -798,6 +801,18 @@ impl Engine {
                 }
             }
             self.process(batch).await;
+        }
+        if let Some(search) = self.search.take() {
+            let Search {
+                feed,
+                suggestions,
+                tasks,
+                ..
+            } = search;
+            drop((feed, suggestions));
+            for task in tasks {
+                let _ = task.await;
+            }
         }
         tracing::info!("engine stopped: no handles left");
     }

@@ -25,12 +25,15 @@ pub(super) fn start(
 ) -> Search {
     let (feed, changes) = mpsc::unbounded_channel();
     let (suggestions, opened) = mpsc::channel(256);
-    tokio::spawn(index_changes(index.clone(), store, changes));
-    tokio::spawn(suggest(index.clone(), opened, answers));
+    let tasks = vec![
+        tokio::spawn(index_changes(index.clone(), store, changes)),
+        tokio::spawn(suggest(index.clone(), opened, answers)),
+    ];
     Search {
         index,
         feed,
         suggestions,
+        tasks,
     }
 }
 
