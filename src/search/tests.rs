@@ -335,17 +335,36 @@ fn filters_about_the_incident_see_it_as_it_is_now() {
         vec!["#2/1"]
     );
     let mut incident = history.incident(2);
-    history.act(&mut incident, Action::Resolve, "carol", 70);
-    assert!(history.found("\"card processor\" status:open").is_empty());
-    // The message, and now the incident too: carol's note is how it was resolved.
-    let hits = history.search("\"card processor\" status:resolved");
-    assert_eq!(
-        hits.iter().map(label).collect::<Vec<_>>(),
-        vec!["#2/1", "#2"]
+    history.note(
+        &mut incident,
+        "carol",
+        "switched to the backup processor",
+        68,
     );
+    history.act(&mut incident, Action::Resolve, "carol", 70);
+    history.note(
+        &mut incident,
+        "dave",
+        "processor outage confirmed by the vendor",
+        90,
+    );
+    assert!(history.found("processor status:open").is_empty());
+    // The committed message and the two new ones, each once, all of a resolved incident;
+    // and the incident itself, since carol's notes say how it was resolved.
+    let hits = history.search("processor status:resolved");
+    let mut found = hits.iter().map(label).collect::<Vec<_>>();
+    found.sort();
+    assert_eq!(found, vec!["#2", "#2/1", "#2/2", "#2/4"]);
     assert!(hits
         .iter()
         .all(|hit| hit.status == IncidentStatus::Resolved));
+    assert_eq!(history.found("kind:message incident:2").len(), 3);
+    assert_eq!(
+        history
+            .found("kind:message sev:error status:resolved service:payments label:env=prod")
+            .len(),
+        3
+    );
 }
 
 #[test]
