@@ -87,7 +87,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use tantivy::collector::{Collector, DocSetCollector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
-use tantivy::directory::MmapDirectory;
+use tantivy::directory::{Directory, MmapDirectory, INDEX_WRITER_LOCK};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
     TermQuery,
@@ -270,7 +270,12 @@ impl SearchIndex {
         let index = match existing {
             Some(index) => index,
             None => {
+                // Another process's index is never emptied: the writer's lock says it is ours.
+                let lock = directory
+                    .acquire_lock(&INDEX_WRITER_LOCK)
+                    .map_err(|_| in_use(Some(dir)))?;
                 empty_directory(dir)?;
+                drop(lock);
                 let directory = MmapDirectory::open(dir).map_err(|error| {
                     SearchError::Index(format!("cannot open {}: {error}", dir.display()))
                 })?;
@@ -295,13 +300,7 @@ impl SearchIndex {
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
             .map_err(|error| match error {
-                tantivy::TantivyError::LockFailure(..) => SearchError::Index(format!(
-                    "the search index{} is in use by another process",
-                    location
-                        .as_ref()
-                        .map(|path| format!(" in {}", path.display()))
-                        .unwrap_or_default()
-                )),
+                tantivy::TantivyError::LockFailure(..) => in_use(location.as_deref()),
                 other => other.into(),
             })?;
         let reader = index
@@ -1066,6 +1065,15 @@ fn is_telling(word: &str) -> bool {
     word.chars().count() > 1 && !word.chars().all(|c| c.is_ascii_digit()) && !GLUE.contains(&word)
 }
 
+fn in_use(location: Option<&Path>) -> SearchError {
+    SearchError::Index(format!(
+        "the search index{} is in use by another process",
+        location
+            .map(|path| format!(" in {}", path.display()))
+            .unwrap_or_default()
+    ))
+}
+
 fn payload_version(index: &Index) -> Option<u32> {
     let payload = index.load_metas().ok()?.payload?;
     let value: serde_json::Value = serde_json::from_str(&payload).ok()?;
@@ -1073,11 +1081,13 @@ fn payload_version(index: &Index) -> Option<u32> {
 }
 
 /// Removes the files of an index that is to be rebuilt. Only plain files: the directory is
-/// the index's own (`<data_dir>/search`), and nothing else of klaxon's lives in it.
+/// the index's own (`<data_dir>/search`), and nothing else of klaxon's lives in it. The lock
+/// files stay: removing one that is held would let a second process take a new one.
 fn empty_directory(dir: &Path) -> Result<(), SearchError> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_type()?.is_file() {
+        let is_lock = entry.file_name().to_string_lossy().ends_with(".lock");
+        if entry.file_type()?.is_file() && !is_lock {
             std::fs::remove_file(entry.path())?;
         }
     }

@@ -652,6 +652,13 @@ fn an_index_of_another_layout_is_emptied_for_a_rebuild() {
         let index = Index::create_in_dir(dir.path(), builder.build()).unwrap();
         let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         writer.commit().unwrap();
+        // While its writer holds the lock, it is someone else's: refused, left as it is.
+        match SearchIndex::open(dir.path()) {
+            Err(SearchError::Index(reason)) => assert!(reason.contains("in use"), "{reason}"),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("another process's index was taken over"),
+        }
+        assert!(dir.path().join("meta.json").exists());
     }
     let index = SearchIndex::open(dir.path()).unwrap();
     assert!(index.indexed_versions().unwrap().is_empty());
@@ -965,4 +972,20 @@ fn marking_ignores_highlights_it_cannot_use() {
         Highlight { start: 7, end: 13 },
     ];
     assert_eq!(mark(text, &highlights, "[", "]"), "[héllo] [wörld]");
+}
+
+#[test]
+fn an_unreadable_index_is_emptied_for_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("meta.json"), "{ not json").unwrap();
+    std::fs::write(dir.path().join("0123.idx"), "garbage").unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    assert!(index.indexed_versions().unwrap().is_empty());
+    assert!(!dir.path().join("0123.idx").exists());
+}
+
+#[test]
+fn the_index_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<SearchIndex>();
 }
