@@ -35,7 +35,10 @@
 //! One document per incident (title; service, integration, labels, alert titles and details
 //! as body; its resolving notes; status, severity; a JSON record of it all) and one per note
 //! (`TimelineKind::Note`: its text, author and time). Filters about the incident (service,
-//! severity, status, integration, label) apply to a message through its incident as it is now.
+//! severity, status, integration, label) apply to a message through its incident as it is
+//! now: each message document carries those terms, and when they change (an acknowledgement,
+//! a resolution) the incident's messages are rewritten at the next commit. That keeps every
+//! filter a posting list, which is what keeps searches fast at a million messages.
 //!
 //! # Feeding it: the contract with the engine
 //!
@@ -78,13 +81,13 @@ use chrono::{DateTime, Utc};
 use record::{author, label_term, truncate, IncidentRecord};
 use schema::Fields;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tantivy::collector::{Collector, DocSetCollector, FilterCollector, SegmentCollector, TopDocs};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use tantivy::collector::{Collector, DocSetCollector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
-use tantivy::directory::MmapDirectory;
+use tantivy::directory::{Directory, MmapDirectory, INDEX_WRITER_LOCK};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
     TermQuery,
@@ -172,9 +175,64 @@ struct Writing {
     /// Incident records changed since the last commit, written at the next one: a burst of
     /// changes to one incident becomes one document, and a change can merge into the state of
     /// one not yet committed.
-    pending: HashMap<IncidentId, IncidentRecord>,
+    pending: HashMap<IncidentId, Pending>,
     /// Changes given since the last commit.
     changes: usize,
+}
+
+/// One incident's changes waiting for the next commit.
+struct Pending {
+    record: IncidentRecord,
+    /// What the committed index holds of this incident, if anything: its documents are
+    /// replaced rather than added to.
+    committed: Option<Committed>,
+    /// Notes given since the last commit, by seq.
+    messages: BTreeMap<u32, NoteText>,
+}
+
+struct Committed {
+    attributes: Attributes,
+    /// The committed record's `timeline_len`: a note below it has a committed document.
+    timeline_len: u32,
+}
+
+/// What a filter about the incident matches, copied onto each of its messages so that such a
+/// filter is a posting list for both kinds. When it changes (an acknowledgement, a
+/// resolution), the incident's messages are rewritten at the next commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Attributes {
+    service: Option<String>,
+    severity: &'static str,
+    status: &'static str,
+    integration: String,
+    labels: Vec<String>,
+}
+
+impl Attributes {
+    fn of(record: &IncidentRecord) -> Attributes {
+        Attributes {
+            service: record
+                .service
+                .as_ref()
+                .map(|service| service.to_lowercase()),
+            severity: record.severity.as_str(),
+            status: record.status.as_str(),
+            integration: record.integration.to_lowercase(),
+            labels: record.label_terms(),
+        }
+    }
+
+    fn add_to(&self, fields: &Fields, document: &mut TantivyDocument) {
+        if let Some(service) = &self.service {
+            document.add_text(fields.service, service);
+        }
+        document.add_text(fields.severity, self.severity);
+        document.add_text(fields.status, self.status);
+        document.add_text(fields.integration, &self.integration);
+        for label in &self.labels {
+            document.add_text(fields.label, label);
+        }
+    }
 }
 
 impl SearchIndex {
@@ -212,7 +270,12 @@ impl SearchIndex {
         let index = match existing {
             Some(index) => index,
             None => {
+                // Another process's index is never emptied: the writer's lock says it is ours.
+                let lock = directory
+                    .acquire_lock(&INDEX_WRITER_LOCK)
+                    .map_err(|_| in_use(Some(dir)))?;
                 empty_directory(dir)?;
+                drop(lock);
                 let directory = MmapDirectory::open(dir).map_err(|error| {
                     SearchError::Index(format!("cannot open {}: {error}", dir.display()))
                 })?;
@@ -237,13 +300,7 @@ impl SearchIndex {
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
             .map_err(|error| match error {
-                tantivy::TantivyError::LockFailure(..) => SearchError::Index(format!(
-                    "the search index{} is in use by another process",
-                    location
-                        .as_ref()
-                        .map(|path| format!(" in {}", path.display()))
-                        .unwrap_or_default()
-                )),
+                tantivy::TantivyError::LockFailure(..) => in_use(location.as_deref()),
                 other => other.into(),
             })?;
         let reader = index
@@ -290,23 +347,33 @@ impl SearchIndex {
         alerts: &[AlertRecord],
     ) -> Result<(), SearchError> {
         let mut writing = self.writing();
+        let mut pending = match writing.pending.remove(&incident.id) {
+            Some(pending) => pending,
+            None => {
+                let committed = self.committed_record(&self.reader.searcher(), incident.id)?;
+                Pending {
+                    committed: committed.as_ref().map(|record| Committed {
+                        attributes: Attributes::of(record),
+                        timeline_len: record.timeline_len,
+                    }),
+                    record: committed.unwrap_or_else(|| IncidentRecord::new(incident)),
+                    messages: BTreeMap::new(),
+                }
+            }
+        };
         for entry in entries {
             if let TimelineKind::Note { text } = &entry.kind {
-                writing
-                    .writer
-                    .delete_term(self.key(&message_key(incident.id, entry.seq)));
-                writing
-                    .writer
-                    .add_document(self.message_document(incident.id, entry, text))?;
+                let message = NoteText {
+                    seq: entry.seq,
+                    author: author(&entry.actor),
+                    at: entry.at,
+                    text: truncate(text, MAX_MESSAGE_BYTES).to_string(),
+                };
+                pending.messages.insert(entry.seq, message);
             }
         }
-        let record = match writing.pending.remove(&incident.id) {
-            Some(record) => Some(record),
-            None => self.committed_record(&self.reader.searcher(), incident.id)?,
-        };
-        let mut record = record.unwrap_or_else(|| IncidentRecord::new(incident));
-        record.merge(incident, entries, alerts);
-        writing.pending.insert(incident.id, record);
+        pending.record.merge(incident, entries, alerts);
+        writing.pending.insert(incident.id, pending);
         writing.changes += 1;
         Ok(())
     }
@@ -326,15 +393,55 @@ impl SearchIndex {
     }
 
     fn commit_now(&self, writing: &mut Writing) -> Result<(), SearchError> {
-        let pending: Vec<IncidentRecord> =
-            writing.pending.drain().map(|(_, record)| record).collect();
-        for record in &pending {
+        let searcher = self.reader.searcher();
+        let pending: Vec<Pending> = writing
+            .pending
+            .drain()
+            .map(|(_, pending)| pending)
+            .collect();
+        for Pending {
+            record,
+            committed,
+            mut messages,
+        } in pending
+        {
+            let attributes = Attributes::of(&record);
+            match committed {
+                Some(committed) if committed.attributes != attributes => {
+                    // Filters about the incident see it as it is now: its committed messages
+                    // are read back and written again with the new attributes, all of the
+                    // incident's documents replaced at once.
+                    for message in self.committed_messages(&searcher, record.id)? {
+                        messages.entry(message.seq).or_insert(message);
+                    }
+                    writing
+                        .writer
+                        .delete_term(Term::from_field_u64(self.fields.incident, record.id));
+                }
+                Some(committed) => {
+                    writing
+                        .writer
+                        .delete_term(self.key(&incident_key(record.id)));
+                    // A note was indexed before only if a change at or after it was, and so
+                    // only a note below the committed length can have a document to replace.
+                    for seq in messages.keys().filter(|seq| **seq < committed.timeline_len) {
+                        writing
+                            .writer
+                            .delete_term(self.key(&message_key(record.id, *seq)));
+                    }
+                }
+                None => {}
+            }
             writing
                 .writer
-                .delete_term(self.key(&incident_key(record.id)));
-            writing
-                .writer
-                .add_document(self.incident_document(record)?)?;
+                .add_document(self.incident_document(&record, &attributes)?)?;
+            for message in messages.values() {
+                writing.writer.add_document(self.message_document(
+                    record.id,
+                    message,
+                    &attributes,
+                ))?;
+            }
         }
         writing.changes = 0;
         let payload = serde_json::json!({ "schema": SCHEMA_VERSION }).to_string();
@@ -413,7 +520,6 @@ impl SearchIndex {
         }
         let searcher = self.reader.searcher();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut about_incident: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for clause in &query.clauses {
             let occur = if clause.negated {
                 Occur::MustNot
@@ -422,9 +528,6 @@ impl SearchIndex {
             };
             match &clause.matcher {
                 Matcher::Text { terms, .. } => clauses.push((occur, self.text_query(terms))),
-                Matcher::Filter(filter) if filter.is_about_incident() => {
-                    about_incident.push((occur, self.filter_query(filter)))
-                }
                 Matcher::Filter(filter) => {
                     // Filters narrow; they must not change the ranking.
                     let unscored = ConstScoreQuery::new(self.filter_query(filter), 0.0);
@@ -436,15 +539,8 @@ impl SearchIndex {
             clauses.push((Occur::Must, Box::new(AllQuery)));
         }
         let tantivy_query = BooleanQuery::new(clauses);
-        let allowed = if about_incident.is_empty() {
-            None
-        } else {
-            about_incident.push((Occur::Must, self.kind_query(HitKind::Incident)));
-            let ids = searcher.search(&BooleanQuery::new(about_incident), &IncidentIds)?;
-            Some(Arc::new(IdSet::new(ids)))
-        };
         let ranked = query.is_ranked();
-        let found = self.top_documents(&searcher, &tantivy_query, allowed, ranked, query)?;
+        let found = self.top_documents(&searcher, &tantivy_query, ranked, query)?;
         self.hits(&searcher, &tantivy_query, ranked, found)
     }
 
@@ -452,37 +548,21 @@ impl SearchIndex {
         &self,
         searcher: &Searcher,
         query: &dyn Query,
-        allowed: Option<Arc<IdSet>>,
         ranked: bool,
         page: &SearchQuery,
     ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
         let top = TopDocs::with_limit(page.limit).and_offset(page.offset);
-        let field = "incident".to_string();
-        let newest = |found: Vec<(Option<tantivy::DateTime>, DocAddress)>| {
-            found
-                .into_iter()
-                .map(|(_, address)| (0.0, address))
-                .collect()
-        };
-        Ok(match (ranked, allowed) {
-            (true, None) => searcher.search(query, &top.order_by_score())?,
-            (true, Some(set)) => searcher.search(
-                query,
-                &FilterCollector::new(field, move |id: u64| set.contains(id), top.order_by_score()),
-            )?,
-            (false, None) => newest(searcher.search(
-                query,
-                &top.order_by_fast_field::<tantivy::DateTime>("at", Order::Desc),
-            )?),
-            (false, Some(set)) => newest(searcher.search(
-                query,
-                &FilterCollector::new(
-                    field,
-                    move |id: u64| set.contains(id),
-                    top.order_by_fast_field::<tantivy::DateTime>("at", Order::Desc),
-                ),
-            )?),
-        })
+        if ranked {
+            return Ok(searcher.search(query, &top.order_by_score())?);
+        }
+        let newest = searcher.search(
+            query,
+            &top.order_by_fast_field::<tantivy::DateTime>("at", Order::Desc),
+        )?;
+        Ok(newest
+            .into_iter()
+            .map(|(_, address)| (0.0, address))
+            .collect())
     }
 
     fn hits(
@@ -597,76 +677,36 @@ impl SearchIndex {
         incident: &Incident,
         limit: usize,
     ) -> Result<Vec<SimilarHit>, SearchError> {
+        let limit = limit.min(MAX_LIMIT);
         if limit == 0 {
             return Ok(Vec::new());
         }
         let fields = self.fields;
-        let mut words: Vec<String> = schema::analyze(&incident.title)
-            .into_iter()
-            .filter(|word| is_telling(word))
-            .collect();
-        words.sort();
-        words.dedup();
-        let word_query = |word: &str| -> Box<dyn Query> {
-            Box::new(BooleanQuery::union(vec![
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(fields.title, word),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    2.0,
-                )),
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(fields.body, word),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    0.5,
-                )),
-            ]))
-        };
-        // Each signal is one clause; two must agree (or all there are, if fewer), so that a
-        // shared `env=prod` or one common word alone does not make incidents alike.
-        let mut signals: Vec<Box<dyn Query>> = words.iter().map(|word| word_query(word)).collect();
-        if let Some(service) = &incident.service {
-            signals.push(Box::new(BoostQuery::new(
-                self.exact(fields.service, &service.to_lowercase()),
-                1.5,
-            )));
-        }
-        let labels: Vec<Box<dyn Query>> = incident
+        let words = telling_words(&incident.title);
+        let service = incident
+            .service
+            .as_ref()
+            .map(|service| service.to_lowercase());
+        let labels: Vec<String> = incident
             .labels
             .iter()
-            .map(|(name, value)| self.exact(fields.label, &label_term(name, value)))
+            .map(|(name, value)| label_term(name, value))
             .collect();
-        if !labels.is_empty() {
-            signals.push(Box::new(BooleanQuery::union(labels)));
-        }
-        if signals.is_empty() {
-            return Ok(Vec::new());
-        }
-        let required = signals.len().min(2);
+        let term = |field, word: &str, boost| -> Box<dyn Query> {
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, word),
+                    IndexRecordOption::WithFreqs,
+                )),
+                boost,
+            ))
+        };
+        let filter = |query: Box<dyn Query>| -> Box<dyn Query> {
+            Box::new(ConstScoreQuery::new(query, 0.0))
+        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (
-                Occur::Must,
-                Box::new(BooleanQuery::union_with_minimum_required_clauses(
-                    signals, required,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(
-                    self.kind_query(HitKind::Incident),
-                    0.0,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(
-                    self.exact(fields.status, "resolved"),
-                    0.0,
-                )),
-            ),
+            (Occur::Must, filter(self.kind_query(HitKind::Incident))),
+            (Occur::Must, filter(self.exact(fields.status, "resolved"))),
             (
                 Occur::MustNot,
                 Box::new(TermQuery::new(
@@ -675,25 +715,55 @@ impl SearchIndex {
                 )),
             ),
         ];
+        // The candidates: a title word in common (same service and labels alone is "the same
+        // place", not "the same problem"); without telling words, the same service. Service
+        // and labels then only rank, probed for the candidates alone: their posting lists
+        // span every message too and are long.
         if !words.is_empty() {
-            // At least one title word in common: same service and labels alone is "the same
-            // place", not "the same problem".
-            let any_word: Vec<Box<dyn Query>> = words.iter().map(|word| word_query(word)).collect();
+            let any_word = words
+                .iter()
+                .map(|word| term(fields.title, word, 2.0))
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::union(any_word))));
+            // The words in the details (symptoms) rank, like service and labels.
+            for word in &words {
+                clauses.push((Occur::Should, term(fields.body, word, 0.5)));
+            }
+        } else if let Some(service) = &service {
+            clauses.push((Occur::Must, self.exact(fields.service, service)));
+        } else if !labels.is_empty() {
+            let any_label = labels
+                .iter()
+                .map(|label| self.exact(fields.label, label))
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::union(any_label))));
+        } else {
+            return Ok(Vec::new());
+        }
+        if let Some(service) = &service {
             clauses.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(
-                    Box::new(BooleanQuery::union(any_word)),
-                    0.0,
-                )),
+                Occur::Should,
+                Box::new(BoostQuery::new(self.exact(fields.service, service), 1.5)),
             ));
         }
+        for label in &labels {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(self.exact(fields.label, label), 0.5)),
+            ));
+        }
+        let signals =
+            words.len() + usize::from(service.is_some()) + usize::from(!labels.is_empty());
+        let required = signals.min(2);
         let searcher = self.reader.searcher();
-        let found = searcher.search(
+        // Candidates that share a single signal are skipped below; a few more than asked for
+        // are ranked so that skipping them still leaves enough.
+        let candidates = searcher.search(
             &BooleanQuery::new(clauses),
-            &TopDocs::with_limit(limit.min(MAX_LIMIT)).order_by_score(),
+            &TopDocs::with_limit((limit * 4).max(20)).order_by_score(),
         )?;
-        let mut similar = Vec::with_capacity(found.len());
-        for (score, address) in found {
+        let mut similar = Vec::with_capacity(limit);
+        for (score, address) in candidates {
             let document: TantivyDocument = searcher.doc(address)?;
             let Some(record) = parse_record(&document, fields.record) else {
                 continue;
@@ -701,6 +771,19 @@ impl SearchIndex {
             let Some(resolved_at) = record.resolved_at else {
                 continue;
             };
+            // Two signals must agree (or all there are, if fewer), so that one common word
+            // alone does not make incidents alike.
+            let shared_words = telling_words(&record.title)
+                .iter()
+                .filter(|word| words.contains(word))
+                .count();
+            let same_service = service.is_some()
+                && record.service.as_ref().map(|other| other.to_lowercase()) == service;
+            let record_labels = record.label_terms();
+            let shared_label = labels.iter().any(|label| record_labels.contains(label));
+            if shared_words + usize::from(same_service) + usize::from(shared_label) < required {
+                continue;
+            }
             similar.push(SimilarHit {
                 incident: record.id,
                 resolved_in_seconds: (resolved_at - record.created_at).num_seconds(),
@@ -713,6 +796,9 @@ impl SearchIndex {
                 resolved_by: record.resolved_by,
                 score,
             });
+            if similar.len() == limit {
+                break;
+            }
         }
         Ok(similar)
     }
@@ -837,7 +923,47 @@ impl SearchIndex {
         Ok(parse_record(&document, self.fields.record))
     }
 
-    fn incident_document(&self, record: &IncidentRecord) -> Result<TantivyDocument, SearchError> {
+    /// The committed messages of incident `id`, as stored.
+    fn committed_messages(
+        &self,
+        searcher: &Searcher,
+        id: IncidentId,
+    ) -> Result<Vec<NoteText>, SearchError> {
+        let query = BooleanQuery::intersection(vec![
+            Box::new(TermQuery::new(
+                Term::from_field_u64(self.fields.incident, id),
+                IndexRecordOption::Basic,
+            )),
+            self.kind_query(HitKind::Message),
+        ]);
+        let mut messages = Vec::new();
+        for address in searcher.search(&query, &DocSetCollector)? {
+            let document: TantivyDocument = searcher.doc(address)?;
+            let (Some(seq), Some(at)) = (
+                first_u64(&document, self.fields.seq),
+                first_date(&document, self.fields.at),
+            ) else {
+                continue;
+            };
+            messages.push(NoteText {
+                seq: u32::try_from(seq).unwrap_or(u32::MAX),
+                author: first_str(&document, self.fields.author_name)
+                    .unwrap_or_default()
+                    .to_string(),
+                at,
+                text: first_str(&document, self.fields.text)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        Ok(messages)
+    }
+
+    fn incident_document(
+        &self,
+        record: &IncidentRecord,
+        attributes: &Attributes,
+    ) -> Result<TantivyDocument, SearchError> {
         let fields = self.fields;
         let mut document = TantivyDocument::default();
         document.add_text(fields.key, incident_key(record.id));
@@ -850,15 +976,7 @@ impl SearchIndex {
         if !resolution.is_empty() {
             document.add_text(fields.resolution, resolution);
         }
-        if let Some(service) = &record.service {
-            document.add_text(fields.service, service.to_lowercase());
-        }
-        document.add_text(fields.severity, record.severity.as_str());
-        document.add_text(fields.status, record.status.as_str());
-        document.add_text(fields.integration, record.integration.to_lowercase());
-        for term in record.label_terms() {
-            document.add_text(fields.label, term);
-        }
+        attributes.add_to(&fields, &mut document);
         let json = serde_json::to_string(record).map_err(|error| {
             SearchError::Index(format!("cannot encode incident record: {error}"))
         })?;
@@ -871,20 +989,20 @@ impl SearchIndex {
     fn message_document(
         &self,
         id: IncidentId,
-        entry: &TimelineEntry,
-        text: &str,
+        message: &NoteText,
+        attributes: &Attributes,
     ) -> TantivyDocument {
         let fields = self.fields;
-        let name = author(&entry.actor);
         let mut document = TantivyDocument::default();
-        document.add_text(fields.key, message_key(id, entry.seq));
+        document.add_text(fields.key, message_key(id, message.seq));
         document.add_text(fields.kind, HitKind::Message.as_str());
         document.add_u64(fields.incident, id);
-        document.add_u64(fields.seq, u64::from(entry.seq));
-        document.add_date(fields.at, tantivy_time(entry.at));
-        document.add_text(fields.text, truncate(text, MAX_MESSAGE_BYTES));
-        document.add_text(fields.author, name.to_lowercase());
-        document.add_text(fields.author_name, name);
+        document.add_u64(fields.seq, u64::from(message.seq));
+        document.add_date(fields.at, tantivy_time(message.at));
+        document.add_text(fields.text, &message.text);
+        document.add_text(fields.author, message.author.to_lowercase());
+        document.add_text(fields.author_name, &message.author);
+        attributes.add_to(&fields, &mut document);
         document
     }
 }
@@ -925,6 +1043,17 @@ fn snippet(generator: Option<&SnippetGenerator>, text: &str) -> Option<Snippet> 
     })
 }
 
+/// The distinct telling words of a title, analyzed as the index analyzes it.
+fn telling_words(title: &str) -> Vec<String> {
+    let mut words: Vec<String> = schema::analyze(title)
+        .into_iter()
+        .filter(|word| is_telling(word))
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
 /// Words of a title that say something about the problem: not glue words, not bare numbers
 /// (`1` in `db-1` is a host's number, not a symptom).
 fn is_telling(word: &str) -> bool {
@@ -936,6 +1065,15 @@ fn is_telling(word: &str) -> bool {
     word.chars().count() > 1 && !word.chars().all(|c| c.is_ascii_digit()) && !GLUE.contains(&word)
 }
 
+fn in_use(location: Option<&Path>) -> SearchError {
+    SearchError::Index(format!(
+        "the search index{} is in use by another process",
+        location
+            .map(|path| format!(" in {}", path.display()))
+            .unwrap_or_default()
+    ))
+}
+
 fn payload_version(index: &Index) -> Option<u32> {
     let payload = index.load_metas().ok()?.payload?;
     let value: serde_json::Value = serde_json::from_str(&payload).ok()?;
@@ -943,11 +1081,13 @@ fn payload_version(index: &Index) -> Option<u32> {
 }
 
 /// Removes the files of an index that is to be rebuilt. Only plain files: the directory is
-/// the index's own (`<data_dir>/search`), and nothing else of klaxon's lives in it.
+/// the index's own (`<data_dir>/search`), and nothing else of klaxon's lives in it. The lock
+/// files stay: removing one that is held would let a second process take a new one.
 fn empty_directory(dir: &Path) -> Result<(), SearchError> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_type()?.is_file() {
+        let is_lock = entry.file_name().to_string_lossy().ends_with(".lock");
+        if entry.file_type()?.is_file() && !is_lock {
             std::fs::remove_file(entry.path())?;
         }
     }
@@ -986,85 +1126,6 @@ fn parse_record(
             tracing::warn!(%error, "unreadable incident record in the search index; skipped");
             None
         }
-    }
-}
-
-/// Incident ids allowed by the incident-level filters: a bitmap while ids are dense (they are
-/// handed out in sequence), a hash set past that.
-enum IdSet {
-    Bits(Vec<u64>),
-    Hashed(HashSet<u64>),
-}
-
-impl IdSet {
-    /// A bitmap up to this id: 8 MiB.
-    const MAX_BITMAP_ID: u64 = 1 << 26;
-
-    fn new(ids: Vec<u64>) -> IdSet {
-        let highest = ids.iter().copied().max().unwrap_or(0);
-        if highest >= IdSet::MAX_BITMAP_ID {
-            return IdSet::Hashed(ids.into_iter().collect());
-        }
-        let mut bits = vec![0u64; (highest / 64 + 1) as usize];
-        for id in ids {
-            bits[(id / 64) as usize] |= 1 << (id % 64);
-        }
-        IdSet::Bits(bits)
-    }
-
-    fn contains(&self, id: u64) -> bool {
-        match self {
-            IdSet::Bits(bits) => bits
-                .get((id / 64) as usize)
-                .is_some_and(|word| word & (1 << (id % 64)) != 0),
-            IdSet::Hashed(set) => set.contains(&id),
-        }
-    }
-}
-
-/// Collects the `incident` fast field of every matching document.
-struct IncidentIds;
-
-struct SegmentIncidentIds {
-    column: Column<u64>,
-    ids: Vec<u64>,
-}
-
-impl Collector for IncidentIds {
-    type Fruit = Vec<u64>;
-    type Child = SegmentIncidentIds;
-
-    fn for_segment(
-        &self,
-        _segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentIncidentIds> {
-        Ok(SegmentIncidentIds {
-            column: reader.fast_fields().u64("incident")?,
-            ids: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
-        Ok(fruits.concat())
-    }
-}
-
-impl SegmentCollector for SegmentIncidentIds {
-    type Fruit = Vec<u64>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        if let Some(id) = self.column.first(doc) {
-            self.ids.push(id);
-        }
-    }
-
-    fn harvest(self) -> Vec<u64> {
-        self.ids
     }
 }
 

@@ -83,21 +83,6 @@ pub enum Filter {
     Before(DateTime<Utc>),
 }
 
-impl Filter {
-    /// Whether the filter is about the incident as it is now (and so, for a message, about the
-    /// incident it belongs to) rather than about the document itself.
-    pub fn is_about_incident(&self) -> bool {
-        matches!(
-            self,
-            Filter::Service(_)
-                | Filter::Severity(_)
-                | Filter::Status(_)
-                | Filter::Integration(_)
-                | Filter::Label(_)
-        )
-    }
-}
-
 /// A query that cannot be run, with the column (1-based, in characters) where the trouble is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]

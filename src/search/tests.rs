@@ -335,17 +335,36 @@ fn filters_about_the_incident_see_it_as_it_is_now() {
         vec!["#2/1"]
     );
     let mut incident = history.incident(2);
-    history.act(&mut incident, Action::Resolve, "carol", 70);
-    assert!(history.found("\"card processor\" status:open").is_empty());
-    // The message, and now the incident too: carol's note is how it was resolved.
-    let hits = history.search("\"card processor\" status:resolved");
-    assert_eq!(
-        hits.iter().map(label).collect::<Vec<_>>(),
-        vec!["#2/1", "#2"]
+    history.note(
+        &mut incident,
+        "carol",
+        "switched to the backup processor",
+        68,
     );
+    history.act(&mut incident, Action::Resolve, "carol", 70);
+    history.note(
+        &mut incident,
+        "dave",
+        "processor outage confirmed by the vendor",
+        90,
+    );
+    assert!(history.found("processor status:open").is_empty());
+    // The committed message and the two new ones, each once, all of a resolved incident;
+    // and the incident itself, since carol's notes say how it was resolved.
+    let hits = history.search("processor status:resolved");
+    let mut found = hits.iter().map(label).collect::<Vec<_>>();
+    found.sort();
+    assert_eq!(found, vec!["#2", "#2/1", "#2/2", "#2/4"]);
     assert!(hits
         .iter()
         .all(|hit| hit.status == IncidentStatus::Resolved));
+    assert_eq!(history.found("kind:message incident:2").len(), 3);
+    assert_eq!(
+        history
+            .found("kind:message sev:error status:resolved service:payments label:env=prod")
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -633,6 +652,13 @@ fn an_index_of_another_layout_is_emptied_for_a_rebuild() {
         let index = Index::create_in_dir(dir.path(), builder.build()).unwrap();
         let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         writer.commit().unwrap();
+        // While its writer holds the lock, it is someone else's: refused, left as it is.
+        match SearchIndex::open(dir.path()) {
+            Err(SearchError::Index(reason)) => assert!(reason.contains("in use"), "{reason}"),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("another process's index was taken over"),
+        }
+        assert!(dir.path().join("meta.json").exists());
     }
     let index = SearchIndex::open(dir.path()).unwrap();
     assert!(index.indexed_versions().unwrap().is_empty());
@@ -946,4 +972,20 @@ fn marking_ignores_highlights_it_cannot_use() {
         Highlight { start: 7, end: 13 },
     ];
     assert_eq!(mark(text, &highlights, "[", "]"), "[héllo] [wörld]");
+}
+
+#[test]
+fn an_unreadable_index_is_emptied_for_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("meta.json"), "{ not json").unwrap();
+    std::fs::write(dir.path().join("0123.idx"), "garbage").unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    assert!(index.indexed_versions().unwrap().is_empty());
+    assert!(!dir.path().join("0123.idx").exists());
+}
+
+#[test]
+fn the_index_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<SearchIndex>();
 }
