@@ -552,9 +552,11 @@ async fn history_is_searched_and_the_bot_remembers_how_it_was_fixed() {
         .await;
     server.act(1, "resolve", json!({}), RESPONDER).await;
 
-    let hits = eventually(&server, "/v1/search?q=%22bigger%20pool%22", |hits| {
-        hits.as_array().is_some_and(|hits| !hits.is_empty())
-    })
+    let hits = eventually(
+        &server,
+        "/v1/search?q=%22bigger%20pool%22%20kind:message",
+        |hits| hits.as_array().is_some_and(|hits| !hits.is_empty()),
+    )
     .await;
     assert_eq!(hits[0]["kind"], "message", "{hits}");
     assert_eq!(hits[0]["incident"], 1);
