@@ -28,7 +28,8 @@
 //! 1`) unless it is a likely typo of one, which is refused with a suggestion; quote it to
 //! search for it as text. Mistakes are explained with their column: `unclosed quote starting
 //! at column 7`, `unknown filter "servce:"; did you mean "service:"?`, `after: expects a date
-//! like 2026-01-31 …, found "yesterday"`.
+//! like 2026-01-31 …, found "yesterday"`. A query has at most 1,000 characters and 32 parts;
+//! an answer at most 1,000 hits (`limit`), and paging (`offset`) reaches 10,000 deep.
 //!
 //! # What the index holds
 //!
@@ -70,7 +71,7 @@ mod tests;
 pub use hits::{human_duration, mark, Highlight, MessageHit, SearchHit, SimilarHit, Snippet};
 pub use query::{
     Clause, Filter, HitKind, Matcher, QueryError, SearchQuery, DEFAULT_LIMIT, MAX_CLAUSES,
-    MAX_LIMIT, MAX_QUERY_CHARS,
+    MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS,
 };
 pub use record::{resolving_notes, NoteText};
 pub use schema::SCHEMA_VERSION;
@@ -515,7 +516,7 @@ impl SearchIndex {
 
     /// Runs a query: the best hits (or the newest, for filters only), at most `query.limit`.
     pub fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
-        if query.limit == 0 {
+        if query.limit == 0 || query.offset > MAX_OFFSET {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
