@@ -28,7 +28,8 @@
 //! 1`) unless it is a likely typo of one, which is refused with a suggestion; quote it to
 //! search for it as text. Mistakes are explained with their column: `unclosed quote starting
 //! at column 7`, `unknown filter "servce:"; did you mean "service:"?`, `after: expects a date
-//! like 2026-01-31 …, found "yesterday"`.
+//! like 2026-01-31 …, found "yesterday"`. A query has at most 1,000 characters and 32 parts;
+//! an answer at most 1,000 hits (`limit`), and paging (`offset`) reaches 10,000 deep.
 //!
 //! # What the index holds
 //!
@@ -53,7 +54,10 @@
 //!   records the `(timeline_len, updated_at)` it reflects, committed atomically with it.
 //!   Catch-up lists every stored incident and re-indexes, from its whole timeline and alerts,
 //!   each one the index lacks or holds at an older version; so whatever the index lost (a
-//!   crash before its commit, a deleted or rebuilt index) comes back.
+//!   crash before its commit, a deleted or rebuilt index) comes back. It may be run again at
+//!   any time, e.g. when the feed's queue overflowed and changes were dropped rather than
+//!   slowing the engine. It costs a scan of every stored incident (about 0.5 s per 10,000
+//!   when nothing is missing) plus 0.4–0.6 ms per incident it re-indexes.
 //! - Order does not matter and repeats are harmless: messages are keyed by (incident, seq),
 //!   alerts by key, and an incident state older than the one held never replaces it. So the
 //!   live feed and catch-up may run at the same time.
@@ -70,7 +74,7 @@ mod tests;
 pub use hits::{human_duration, mark, Highlight, MessageHit, SearchHit, SimilarHit, Snippet};
 pub use query::{
     Clause, Filter, HitKind, Matcher, QueryError, SearchQuery, DEFAULT_LIMIT, MAX_CLAUSES,
-    MAX_LIMIT, MAX_QUERY_CHARS,
+    MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS,
 };
 pub use record::{resolving_notes, NoteText};
 pub use schema::SCHEMA_VERSION;
@@ -515,7 +519,7 @@ impl SearchIndex {
 
     /// Runs a query: the best hits (or the newest, for filters only), at most `query.limit`.
     pub fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
-        if query.limit == 0 {
+        if query.limit == 0 || query.offset > MAX_OFFSET {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();

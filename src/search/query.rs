@@ -15,6 +15,9 @@ pub const MAX_CLAUSES: usize = 32;
 /// At most this many hits in one answer; more is paging (`offset`).
 pub const MAX_LIMIT: usize = 1_000;
 pub const DEFAULT_LIMIT: usize = 20;
+/// Paging reaches this deep and no further: ranking keeps `offset + limit` hits in memory, so
+/// an unbounded offset would be an unbounded allocation. Past it, narrow the query.
+pub const MAX_OFFSET: usize = 10_000;
 
 /// What a hit is: an incident, or one message (a note) of an incident's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -39,7 +42,8 @@ pub struct SearchQuery {
     pub clauses: Vec<Clause>,
     /// How many hits to return (at most [`MAX_LIMIT`]).
     pub limit: usize,
-    /// How many of the best hits to skip: the page's start.
+    /// How many of the best hits to skip: the page's start. Past [`MAX_OFFSET`] there are no
+    /// hits.
     pub offset: usize,
 }
 

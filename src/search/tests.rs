@@ -454,6 +454,8 @@ fn paging_with_limit_and_offset() {
     assert_eq!(page(2, 2), all[2..]);
     assert!(page(0, 0).is_empty());
     assert!(page(5, 10).is_empty());
+    assert!(page(MAX_LIMIT, usize::MAX).is_empty());
+    assert_eq!(page(usize::MAX, 0), all);
 }
 
 #[test]
@@ -908,8 +910,15 @@ fn no_input_makes_it_panic() {
             }
         }
         if let Ok(query) = SearchQuery::parse(&text) {
-            let limit = (next() % 30) as usize;
-            let offset = (next() % 5) as usize;
+            let limit = match next() % 10 {
+                0 => usize::MAX,
+                other => (other * 3) as usize,
+            };
+            let offset = match next() % 10 {
+                0 => usize::MAX,
+                1 => MAX_OFFSET,
+                other => other as usize,
+            };
             history
                 .index
                 .search(&query.with_limit(limit).with_offset(offset))
