@@ -458,7 +458,7 @@ fn build(path: &Path, incidents: u64) {
                 .expect("index a change");
             feeding += started.elapsed();
             changes += 1;
-            if changes % COMMIT_EVERY == 0 {
+            if changes.is_multiple_of(COMMIT_EVERY) {
                 let started = Instant::now();
                 index.commit().expect("commit");
                 committing += started.elapsed();
