@@ -672,7 +672,10 @@ struct Engine {
 /// questions answered off the engine task.
 struct Search {
     index: Arc<crate::search::SearchIndex>,
-    feed: mpsc::UnboundedSender<Vec<StoredChange>>,
+    /// Bounded: when the indexer falls behind, changes are dropped and `behind` is set, and
+    /// the indexer catches up from the store instead, so a flood cannot grow memory.
+    feed: mpsc::Sender<Vec<StoredChange>>,
+    behind: Arc<std::sync::atomic::AtomicBool>,
     /// New incidents waiting for "seen before" suggestions; full: skipped, not queued.
     suggestions: mpsc::Sender<Incident>,
     /// The indexer and the suggester, awaited when the engine stops so the index is closed
@@ -1283,8 +1286,10 @@ impl Engine {
                         // Suggestions are a courtesy: under a flood, skip rather than queue.
                         let _ = search.suggestions.try_send(change.incident.clone());
                     }
-                    if !batch.changes.is_empty() {
-                        let _ = search.feed.send(batch.changes);
+                    if !batch.changes.is_empty() && search.feed.try_send(batch.changes).is_err() {
+                        search
+                            .behind
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
                 self.count_open(&round);

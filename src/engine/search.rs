@@ -7,10 +7,13 @@ use super::{Command, Search};
 use crate::domain::{Incident, IncidentId};
 use crate::search::{SearchIndex, SearchQuery};
 use crate::store::{Store, StoredChange};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Committed batches the indexer may have waiting; beyond, it catches up from the store.
+const FEED_CAPACITY: usize = 1024;
 /// How often, at most, indexed changes become searchable (one tantivy commit each).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// Similar incidents the bot names, on its own for a new incident and for `/similar`.
@@ -23,15 +26,17 @@ pub(super) fn start(
     store: Arc<dyn Store>,
     answers: mpsc::UnboundedSender<Command>,
 ) -> Search {
-    let (feed, changes) = mpsc::unbounded_channel();
+    let (feed, changes) = mpsc::channel(FEED_CAPACITY);
     let (suggestions, opened) = mpsc::channel(256);
+    let behind = Arc::new(AtomicBool::new(false));
     let tasks = vec![
-        tokio::spawn(index_changes(index.clone(), store, changes)),
+        tokio::spawn(index_changes(index.clone(), store, changes, behind.clone())),
         tokio::spawn(suggest(index.clone(), opened, answers)),
     ];
     Search {
         index,
         feed,
+        behind,
         suggestions,
         tasks,
     }
@@ -42,15 +47,15 @@ pub(super) fn start(
 async fn index_changes(
     index: Arc<SearchIndex>,
     store: Arc<dyn Store>,
-    mut changes: mpsc::UnboundedReceiver<Vec<StoredChange>>,
+    mut changes: mpsc::Receiver<Vec<StoredChange>>,
+    behind: Arc<AtomicBool>,
 ) {
-    let catching_up = index.clone();
-    match tokio::task::spawn_blocking(move || catching_up.catch_up(store.as_ref())).await {
-        Ok(Ok(done)) => tracing::info!(?done, "search index caught up with the store"),
-        Ok(Err(error)) => tracing::error!(%error, "search catch-up failed"),
-        Err(error) => tracing::error!(%error, "search catch-up stopped"),
-    }
+    catch_up(&index, &store).await;
     while let Some(first) = changes.recv().await {
+        if behind.swap(false, Ordering::Relaxed) {
+            // Changes were dropped while this fell behind: the store has them all.
+            catch_up(&index, &store).await;
+        }
         let mut batch = first;
         let deadline = tokio::time::Instant::now() + COMMIT_EVERY;
         // Gather what arrives within the second: one index commit for all of it.
@@ -71,6 +76,15 @@ async fn index_changes(
             Ok(Err(error)) => tracing::error!(%error, "indexing failed"),
             Err(error) => tracing::error!(%error, "indexing stopped"),
         }
+    }
+}
+
+async fn catch_up(index: &Arc<SearchIndex>, store: &Arc<dyn Store>) {
+    let (index, store) = (index.clone(), store.clone());
+    match tokio::task::spawn_blocking(move || index.catch_up(store.as_ref())).await {
+        Ok(Ok(done)) => tracing::info!(?done, "search index caught up with the store"),
+        Ok(Err(error)) => tracing::error!(%error, "search catch-up failed"),
+        Err(error) => tracing::error!(%error, "search catch-up stopped"),
     }
 }
 
