@@ -150,7 +150,9 @@ pub async fn explain(
                 severity = Severity::parse_label(&value).ok_or_else(|| {
                     ApiError::bad_request(
                         "unknown_value",
-                        format!("unknown severity {value:?}: expected critical, error, warning or info"),
+                        format!(
+                            "unknown severity {value:?}: expected critical, error, warning or info"
+                        ),
                     )
                     .with_field("severity")
                 })?
@@ -158,11 +160,10 @@ pub async fn explain(
             "integration" => integration = value,
             "token" => {}
             other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?}: expected label, service, severity or integration"),
-                )
-                .with_field(other))
+                return Err(super::rest::unknown_parameter(
+                    other,
+                    "label, service, severity or integration",
+                ))
             }
         }
     }

@@ -106,15 +106,7 @@ pub async fn list_incidents(
             }
             "before" => before = Some(parse_id(&value).map_err(|e| e.with_field("before"))?),
             "token" => {}
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                    "unknown query parameter {other:?}: expected status, service, limit or before"
-                ),
-                )
-                .with_field(other))
-            }
+            other => return Err(unknown_parameter(other, "status, service, limit or before")),
         }
     }
     let incidents = state.engine.list(filter, before, limit).await?;
@@ -241,13 +233,7 @@ pub async fn postmortem(
                 .with_field("format"))
             }
             ("token", _) => {}
-            (other, _) => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?}: expected format"),
-                )
-                .with_field(other))
-            }
+            (other, _) => return Err(unknown_parameter(other, "format")),
         }
     }
     let (draft, facts) = state.engine.postmortem(id).await?;
@@ -374,13 +360,7 @@ pub async fn search(
             "limit" => limit = bounded(&value, "limit", 1, 500)?,
             "offset" => offset = bounded(&value, "offset", 0, 10_000)?,
             "token" => {}
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?}: expected q, limit or offset"),
-                )
-                .with_field(other))
-            }
+            other => return Err(unknown_parameter(other, "q, limit or offset")),
         }
     }
     let text = text.filter(|text| !text.trim().is_empty()).ok_or_else(|| {
@@ -411,16 +391,19 @@ pub async fn similar(
         match name.as_str() {
             "limit" => limit = bounded(&value, "limit", 1, 50)?,
             "token" => {}
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?}: expected limit"),
-                )
-                .with_field(other))
-            }
+            other => return Err(unknown_parameter(other, "limit")),
         }
     }
     Ok(Json(state.engine.similar(id, limit).await?).into_response())
+}
+
+/// A query parameter the endpoint does not take, and the ones it does.
+pub(super) fn unknown_parameter(name: &str, expected: &str) -> ApiError {
+    ApiError::bad_request(
+        "unknown_parameter",
+        format!("unknown query parameter {name:?}: expected {expected}"),
+    )
+    .with_field(name)
 }
 
 fn bounded(value: &str, name: &str, low: usize, high: usize) -> Result<usize, ApiError> {
